@@ -1,0 +1,82 @@
+// Metrics (prom-client, one registry per gateway) and the logger (pino) with credentials
+// redacted wherever they could appear.
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import pino, { type Logger } from 'pino';
+import type { PolicyMetrics } from '../policies/contract.ts';
+
+export interface GatewayMetrics extends PolicyMetrics {
+  readonly registry: Registry;
+  request(route: string, method: string, status: number, seconds: number, upstreamSeconds?: number): void;
+  upstreamError(upstream: string, kind: 'unavailable' | 'timeout'): void;
+}
+
+export function createMetrics(opts: { defaultMetrics?: boolean } = {}): GatewayMetrics {
+  const registry = new Registry();
+  if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'qgw_' });
+  const requests = new Counter({
+    name: 'qgw_requests_total',
+    help: 'Requests answered, by route, method and status.',
+    labelNames: ['route', 'method', 'status'],
+    registers: [registry],
+  });
+  const latency = new Histogram({
+    name: 'qgw_request_duration_seconds',
+    help: 'Time from request to response end, by route.',
+    labelNames: ['route'],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+  const upstreamLatency = new Histogram({
+    name: 'qgw_upstream_duration_seconds',
+    help: 'Time from upstream request to upstream response headers, by route.',
+    labelNames: ['route'],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+  const upstreamErrors = new Counter({
+    name: 'qgw_upstream_errors_total',
+    help: 'Upstream failures, by upstream and kind.',
+    labelNames: ['upstream', 'kind'],
+    registers: [registry],
+  });
+  const limiter = new Counter({
+    name: 'qgw_limiter_decisions_total',
+    help: 'Rate-limit and quota decisions, by policy name and decision.',
+    labelNames: ['policy', 'decision'],
+    registers: [registry],
+  });
+  return {
+    registry,
+    request(route, method, status, seconds, upstreamSeconds) {
+      requests.labels(route, method, String(status)).inc();
+      latency.labels(route).observe(seconds);
+      if (upstreamSeconds !== undefined) upstreamLatency.labels(route).observe(upstreamSeconds);
+    },
+    upstreamError: (upstream, kind) => upstreamErrors.labels(upstream, kind).inc(),
+    limiterDecision: (policy, decision) => limiter.labels(policy, decision).inc(),
+  };
+}
+
+export const REDACT_PATHS = [
+  'req.headers.authorization',
+  'req.headers["x-api-key"]',
+  'req.headers.cookie',
+  'headers.authorization',
+  'headers["x-api-key"]',
+  '*.token',
+  '*.key',
+  '*.secret',
+  '*.password',
+  'adminToken',
+];
+
+export function createLogger(opts: { level?: string; destination?: pino.DestinationStream } = {}): Logger {
+  return pino(
+    {
+      level: opts.level ?? 'info',
+      base: undefined,
+      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    },
+    opts.destination,
+  );
+}

@@ -1,0 +1,92 @@
+// One proxy per upstream: http-proxy-middleware over a keep-alive agent. The gateway decides
+// the upstream URL (normalized path + the query as received) before the proxy runs; a body the
+// pipeline has read is written upstream byte for byte. Connect and response timeouts are ours,
+// so a refused or reset upstream answers 502 GW_UPSTREAM_UNAVAILABLE and a slow one 504
+// GW_UPSTREAM_TIMEOUT, both as problem+json; a client is never left hanging.
+import http from 'node:http';
+import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { createProxyMiddleware } from 'http-proxy-middleware';
+import type { ErrorCode } from '../policies/errors.ts';
+import type { UpstreamConfig } from './config.ts';
+
+/** What the gateway attaches to a request before handing it to the proxy. */
+export interface ProxyState {
+  upstreamUrl: string;
+  body?: Buffer;
+  startedAt: number;
+  upstreamStartedAt?: number;
+  upstreamMs?: number;
+  onFailure(code: ErrorCode, upstream: string): void;
+}
+
+export type ProxiedRequest = IncomingMessage & { qgw?: ProxyState };
+
+export interface Upstream {
+  readonly name: string;
+  proxy(req: ProxiedRequest, res: ServerResponse): void;
+  close(): void;
+}
+
+class UpstreamTimeout extends Error {
+  readonly code = 'QGW_UPSTREAM_TIMEOUT';
+}
+
+export function createUpstream(cfg: UpstreamConfig): Upstream {
+  const agent = new http.Agent({
+    keepAlive: true,
+    maxSockets: cfg.keepAlive.maxSockets,
+    maxFreeSockets: cfg.keepAlive.maxFreeSockets,
+    timeout: cfg.keepAlive.idleMs,
+  });
+  const extraHeaders = Object.entries(cfg.headers);
+
+  const middleware = createProxyMiddleware<ProxiedRequest, ServerResponse>({
+    target: cfg.target,
+    changeOrigin: true,
+    xfwd: false,
+    agent,
+    pathRewrite: (_path, req) => req.qgw!.upstreamUrl,
+    on: {
+      proxyReq(proxyReq: ClientRequest, req: ProxiedRequest) {
+        const st = req.qgw!;
+        st.upstreamStartedAt = performance.now();
+        for (const [k, v] of extraHeaders) proxyReq.setHeader(k, v);
+        const socket = proxyReq.socket as Socket | null;
+        if (socket?.connecting) {
+          const t = setTimeout(() => proxyReq.destroy(new UpstreamTimeout('connect')), cfg.connectTimeoutMs);
+          socket.once('connect', () => clearTimeout(t));
+          proxyReq.once('close', () => clearTimeout(t));
+        }
+        const rt = setTimeout(() => proxyReq.destroy(new UpstreamTimeout('response')), cfg.timeoutMs);
+        proxyReq.once('response', () => clearTimeout(rt));
+        proxyReq.once('close', () => clearTimeout(rt));
+        if (st.body) {
+          proxyReq.removeHeader('transfer-encoding');
+          proxyReq.setHeader('content-length', st.body.length);
+          proxyReq.write(st.body);
+        }
+      },
+      proxyRes(_proxyRes, req) {
+        const st = req.qgw!;
+        if (st.upstreamStartedAt !== undefined) st.upstreamMs = performance.now() - st.upstreamStartedAt;
+      },
+      error(err, req) {
+        const e = err as Error & { code?: string };
+        const code: ErrorCode =
+          e instanceof UpstreamTimeout || e.code === 'ETIMEDOUT' ? 'GW_UPSTREAM_TIMEOUT' : 'GW_UPSTREAM_UNAVAILABLE';
+        req.qgw?.onFailure(code, cfg.name);
+      },
+    },
+  });
+
+  return {
+    name: cfg.name,
+    proxy(req, res) {
+      middleware(req, res, () => undefined).catch(() => req.qgw?.onFailure('GW_UPSTREAM_UNAVAILABLE', cfg.name));
+    },
+    close() {
+      agent.destroy();
+    },
+  };
+}

@@ -1,0 +1,81 @@
+// Finds what JSON.parse silently accepts but the gateway refuses: a key repeated in one object
+// (the upstream may keep the other copy than the one validated) and `__proto__` / `constructor`
+// / `prototype` keys (prototype pollution in upstreams that merge objects). Runs on text that
+// JSON.parse has already accepted, so it only has to track strings and nesting.
+
+export interface KeyProblem {
+  pointer: string;
+  message: string;
+}
+
+const FORBIDDEN = new Set(['__proto__', 'constructor', 'prototype']);
+
+function escape(seg: string): string {
+  return seg.replace(/~/g, '~0').replace(/\//g, '~1');
+}
+
+interface Frame {
+  kind: 'object' | 'array';
+  keys?: Set<string>;
+  index: number;
+  key?: string;
+}
+
+export function findKeyProblems(text: string, limit = 20): KeyProblem[] {
+  const problems: KeyProblem[] = [];
+  const stack: Frame[] = [];
+  const pointer = () =>
+    stack
+      .map((f) => (f.kind === 'array' ? String(f.index) : f.key !== undefined ? escape(f.key) : ''))
+      .join('/');
+  let i = 0;
+  let expectKey = false;
+  while (i < text.length && problems.length < limit) {
+    const c = text.charCodeAt(i);
+    if (c === 0x7b /* { */) {
+      stack.push({ kind: 'object', keys: new Set(), index: 0 });
+      expectKey = true;
+      i++;
+    } else if (c === 0x5b /* [ */) {
+      stack.push({ kind: 'array', index: 0 });
+      expectKey = false;
+      i++;
+    } else if (c === 0x7d || c === 0x5d) {
+      stack.pop();
+      i++;
+    } else if (c === 0x2c /* , */) {
+      const top = stack[stack.length - 1];
+      if (top?.kind === 'array') top.index++;
+      else expectKey = true;
+      i++;
+    } else if (c === 0x22 /* " */) {
+      let j = i + 1;
+      let escaped = false;
+      while (j < text.length) {
+        const d = text.charCodeAt(j);
+        if (d === 0x5c) {
+          escaped = true;
+          j += 2;
+          continue;
+        }
+        if (d === 0x22) break;
+        j++;
+      }
+      if (expectKey) {
+        const raw = text.slice(i, j + 1);
+        const key = escaped ? (JSON.parse(raw) as string) : raw.slice(1, -1);
+        const top = stack[stack.length - 1]!;
+        top.key = key;
+        const at = `/${pointer()}`;
+        if (FORBIDDEN.has(key)) problems.push({ pointer: at, message: 'is a forbidden key' });
+        else if (top.keys!.has(key)) problems.push({ pointer: at, message: 'is a duplicate key' });
+        top.keys!.add(key);
+        expectKey = false;
+      }
+      i = j + 1;
+    } else {
+      i++;
+    }
+  }
+  return problems;
+}
