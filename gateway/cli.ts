@@ -1,0 +1,121 @@
+// quant-gw: the operators' command line, a thin client of the admin API (so it acts on a
+// running gateway exactly as the API does). Connection: --admin-url / QGW_ADMIN_URL
+// (default http://127.0.0.1:8081), --token / QGW_ADMIN_TOKEN, or the token file under ./data.
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command } from 'commander';
+
+const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
+
+interface Conn {
+  adminUrl: string;
+  token: string;
+}
+
+function connection(cmd: Command): Conn {
+  const o = cmd.optsWithGlobals<{ adminUrl?: string; token?: string }>();
+  const adminUrl = o.adminUrl ?? process.env.QGW_ADMIN_URL ?? 'http://127.0.0.1:8081';
+  let token = o.token ?? process.env.QGW_ADMIN_TOKEN;
+  const file = join(resolve(process.env.QGW_DATA_DIR ?? join(root, 'data')), 'admin-token');
+  if (!token && existsSync(file)) token = readFileSync(file, 'utf8').trim();
+  if (!token) fail('no admin token: pass --token, set QGW_ADMIN_TOKEN, or run where ./data/admin-token exists');
+  return { adminUrl: adminUrl.replace(/\/$/, ''), token: token! };
+}
+
+function fail(msg: string): never {
+  process.stderr.write(`quant-gw: ${msg}\n`);
+  process.exit(1);
+}
+
+async function call(cmd: Command, method: string, path: string, body?: unknown): Promise<unknown> {
+  const c = connection(cmd);
+  let res: Response;
+  try {
+    res = await fetch(`${c.adminUrl}/admin${path}`, {
+      method,
+      headers: { authorization: `Bearer ${c.token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+  } catch {
+    fail(`cannot reach the admin API at ${c.adminUrl}`);
+  }
+  const text = await res.text();
+  const data = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+  if (!res.ok) {
+    const errors = (data.errors as { pointer: string; message: string }[] | undefined) ?? [];
+    fail([`${res.status} ${String(data.code ?? '')}: ${String(data.detail ?? data.title ?? '')}`, ...errors.map((e) => `  ${e.pointer}: ${e.message}`)].join('\n'));
+  }
+  return data;
+}
+
+const print = (v: unknown): void => void process.stdout.write(JSON.stringify(v, null, 2) + '\n');
+const list = (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean);
+
+const program = new Command('quant-gw')
+  .description('Operate a running Quant Gateway through its admin API')
+  .option('--admin-url <url>', 'admin API base URL')
+  .option('--token <token>', 'admin token');
+
+const tenants = program.command('tenants').description('tenants');
+tenants.command('list').action(async (_o, cmd: Command) => print(await call(cmd, 'GET', '/tenants')));
+tenants
+  .command('create')
+  .requiredOption('--name <name>')
+  .option('--id <id>')
+  .action(async (o: { name: string; id?: string }, cmd: Command) => print(await call(cmd, 'POST', '/tenants', o)));
+
+const apps = program.command('apps').description('apps of a tenant');
+apps
+  .command('list')
+  .option('--tenant <id>')
+  .action(async (o: { tenant?: string }, cmd: Command) => print(await call(cmd, 'GET', `/apps${o.tenant ? `?tenant=${encodeURIComponent(o.tenant)}` : ''}`)));
+apps
+  .command('create')
+  .requiredOption('--tenant <id>')
+  .requiredOption('--name <name>')
+  .option('--id <id>')
+  .action(async (o: { tenant: string; name: string; id?: string }, cmd: Command) =>
+    print(await call(cmd, 'POST', '/apps', { tenantId: o.tenant, name: o.name, ...(o.id ? { id: o.id } : {}) })),
+  );
+
+const keys = program.command('keys').description('API keys (the secret is printed once, at creation)');
+keys
+  .command('list')
+  .option('--tenant <id>')
+  .option('--app <id>')
+  .action(async (o: { tenant?: string; app?: string }, cmd: Command) => {
+    const q = new URLSearchParams(Object.entries(o).filter(([, v]) => v) as [string, string][]);
+    print(await call(cmd, 'GET', `/keys${q.size ? `?${q}` : ''}`));
+  });
+keys
+  .command('create')
+  .requiredOption('--app <id>')
+  .option('--name <name>', 'label', 'default')
+  .option('--scopes <list>', 'comma-separated scopes', '')
+  .option('--apis <list>', 'comma-separated API names, or *', '*')
+  .option('--expires-in <seconds>', 'lifetime in seconds')
+  .action(async (o: { app: string; name: string; scopes: string; apis: string; expiresIn?: string }, cmd: Command) =>
+    print(
+      await call(cmd, 'POST', '/keys', {
+        appId: o.app,
+        name: o.name,
+        scopes: list(o.scopes),
+        apis: list(o.apis),
+        ...(o.expiresIn ? { expiresInSeconds: Number(o.expiresIn) } : {}),
+      }),
+    ),
+  );
+keys.command('revoke <id>').action(async (id: string, _o, cmd: Command) => print(await call(cmd, 'POST', `/keys/${encodeURIComponent(id)}/revoke`)));
+keys
+  .command('rotate <id>')
+  .option('--overlap <seconds>', 'how long the old key keeps working', '86400')
+  .action(async (id: string, o: { overlap: string }, cmd: Command) =>
+    print(await call(cmd, 'POST', `/keys/${encodeURIComponent(id)}/rotate`, { overlapSeconds: Number(o.overlap) })),
+  );
+
+program.command('reload').description('reload the config file').action(async (_o, cmd: Command) => print(await call(cmd, 'POST', '/reload')));
+const config = program.command('config').description('configuration');
+config.command('show').action(async (_o, cmd: Command) => print(await call(cmd, 'GET', '/config')));
+
+await program.parseAsync();

@@ -1,0 +1,20 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { findKeyProblems } from './json-guard.ts';
+
+test('duplicate keys are found at any depth with their pointer', () => {
+  assert.deepEqual(findKeyProblems('{"a":1,"b":{"c":[{"d":1,"d":2}]},"a":3}'), [
+    { pointer: '/b/c/0/d', message: 'is a duplicate key' },
+    { pointer: '/a', message: 'is a duplicate key' },
+  ]);
+});
+
+test('escaped spellings of one key count as the same key', () => {
+  assert.equal(findKeyProblems('{"ab":1,"\\u0061b":2}').length, 1);
+});
+
+test('prototype keys are refused, strings that merely contain them are not', () => {
+  assert.deepEqual(findKeyProblems('{"x":{"__proto__":{"admin":true}}}'), [{ pointer: '/x/__proto__', message: 'is a forbidden key' }]);
+  assert.equal(findKeyProblems('{"constructor":1}').length, 1);
+  assert.deepEqual(findKeyProblems('{"note":"__proto__ \\"a\\":1, \\"a\\":2","k":["a","a"]}'), []);
+});

@@ -1,0 +1,421 @@
+// Every policy and every error of the request path, through real sockets: a gateway started by
+// startGateway in front of the reference core service or an echo upstream.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import request from 'supertest';
+import { createCoreService } from '../core-service/core-service.ts';
+import { echoHandler, listenOn, rawRequest, partnerConfig, startTestGateway, type TestGateway } from './helpers.ts';
+
+const PROBLEM = /^application\/problem\+json/;
+
+describe('api-key and tenant', () => {
+  let core: Awaited<ReturnType<typeof listenOn>>;
+  let gw: TestGateway;
+  before(async () => {
+    core = await listenOn(createCoreService().app);
+    gw = await startTestGateway(
+      partnerConfig(core.url, {
+        policies: `      - policy: api-key
+      - policy: tenant`,
+        routes: `          - { method: GET, path: /work-orders }
+          - method: POST
+            path: /work-orders
+            policies:
+              - { policy: tenant, config: { requireScopes: [work-orders:write] } }
+          - { method: GET, path: '/work-orders/{id}' }`,
+      }),
+    );
+  });
+  after(async () => {
+    await gw.close();
+    await core.close();
+  });
+
+  test('missing, malformed, unknown, expired and revoked keys get one identical 401', async () => {
+    const valid = gw.issueKey();
+    const revoked = gw.issueKey();
+    const revokedId = revoked.split('_').slice(0, 2).join('_');
+    gw.accounts.revokeKey(revokedId);
+    const expired = gw.issueKey({ expiresAt: new Date(Date.now() - 1000).toISOString() });
+    const unknown = valid.slice(0, -4) + 'AAAA';
+    const bodies = new Set<string>();
+    for (const headers of [{}, { 'x-api-key': 'nonsense' }, { 'x-api-key': unknown }, { 'x-api-key': expired }, { 'x-api-key': revoked }, { authorization: 'Bearer x' }]) {
+      const res = await request(gw.url).get('/v1/work-orders').set(headers);
+      assert.equal(res.status, 401);
+      assert.match(res.headers['content-type']!, PROBLEM);
+      assert.equal(res.body.code, 'GW_AUTH_REQUIRED');
+      const { instance: _i, ...rest } = res.body as Record<string, unknown>;
+      bodies.add(JSON.stringify(rest));
+    }
+    assert.equal(bodies.size, 1, 'no detail tells one case from another');
+    const ok = await request(gw.url).get('/v1/work-orders').set('Authorization', `ApiKey ${valid}`);
+    assert.equal(ok.status, 200);
+  });
+
+  test('rotation keeps the old key working for the overlap window only', async () => {
+    const old = gw.issueKey();
+    const oldId = old.split('_').slice(0, 2).join('_');
+    const rotated = gw.accounts.rotateKey(oldId, 1);
+    for (const k of [old, rotated.key]) assert.equal((await request(gw.url).get('/v1/work-orders').set('X-API-Key', k)).status, 200);
+    await new Promise((r) => setTimeout(r, 1100));
+    assert.equal((await request(gw.url).get('/v1/work-orders').set('X-API-Key', old)).status, 401);
+    assert.equal((await request(gw.url).get('/v1/work-orders').set('X-API-Key', rotated.key)).status, 200);
+  });
+
+  test('a key limited to other APIs gets 403', async () => {
+    const k = gw.issueKey({ apis: ['billing'] });
+    const res = await request(gw.url).get('/v1/work-orders').set('X-API-Key', k);
+    assert.equal(res.status, 403);
+    assert.equal(res.body.code, 'GW_AUTH_FORBIDDEN');
+  });
+
+  test('a route scope is required (403), and held scopes pass', async () => {
+    const body = { summary: 'Fix boiler' };
+    const without = await request(gw.url).post('/v1/work-orders').set('X-API-Key', gw.issueKey()).send(body);
+    assert.equal(without.status, 403);
+    assert.match(without.body.detail, /work-orders:write/);
+    const withScope = await request(gw.url).post('/v1/work-orders').set('X-API-Key', gw.issueKey({ scopes: ['work-orders:write'] })).send(body);
+    assert.equal(withScope.status, 201);
+  });
+
+  test('tenant isolation: tenant B never sees tenant A data, whatever headers it sends', async () => {
+    const a = gw.issueKey({ tenant: 'tenant-a', scopes: ['work-orders:write'] });
+    const b = gw.issueKey({ tenant: 'tenant-b' });
+    const created = await request(gw.url).post('/v1/work-orders').set('X-API-Key', a).send({ summary: 'A only' });
+    assert.equal(created.status, 201);
+    assert.equal(created.body.tenantId, 'tenant-a');
+    const forged = await request(gw.url)
+      .get(`/v1/work-orders/${created.body.id}`)
+      .set('X-API-Key', b)
+      .set('X-Quant-Tenant', 'tenant-a');
+    assert.equal(forged.status, 404);
+    const list = await request(gw.url).get('/v1/work-orders').set('X-API-Key', b).set('x-quant-tenant', 'tenant-a');
+    assert.equal(list.body.items.length, 0);
+  });
+});
+
+describe('identity and forwarding headers', () => {
+  let echo: Awaited<ReturnType<typeof listenOn>>;
+  let gw: TestGateway;
+  before(async () => {
+    echo = await listenOn(echoHandler());
+    gw = await startTestGateway(partnerConfig(echo.url, { openapi: false, policies: '      - policy: api-key' }));
+  });
+  after(async () => {
+    await gw.close();
+    await echo.close();
+  });
+
+  test('client copies of X-Quant-* are removed and replaced by the credential identity', async () => {
+    const key = gw.issueKey({ tenant: 'acme', scopes: ['a', 'b'] });
+    const res = await request(gw.url)
+      .get('/v1/work-orders?status=draft&x=%2F')
+      .set('X-API-Key', key)
+      .set('X-Quant-Tenant', 'evil')
+      .set('X-Quant-Scopes', 'admin')
+      .set('X-Quant-Subject', 'root')
+      .set('X-Forwarded-For', '6.6.6.6')
+      .set('X-Request-Id', 'client-req-42')
+      .set('traceparent', '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01');
+    assert.equal(res.status, 200);
+    const h = res.body.headers as Record<string, string>;
+    assert.equal(h['x-quant-tenant'], 'acme');
+    assert.equal(h['x-quant-app'], 'acme-app');
+    assert.equal(h['x-quant-subject'], 'app:acme-app');
+    assert.equal(h['x-quant-scopes'], 'a b');
+    assert.equal(h['x-forwarded-for'], '127.0.0.1', 'an untrusted client cannot forge its address');
+    assert.equal(h['x-forwarded-proto'], 'http');
+    assert.match(h['x-forwarded-host']!, /^127\.0\.0\.1:\d+$/);
+    assert.equal(h['x-request-id'], 'client-req-42');
+    assert.equal(res.headers['x-request-id'], 'client-req-42');
+    assert.equal(h.traceparent, '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01');
+    assert.equal(h['x-api-key'], undefined, 'the credential is not passed upstream');
+    assert.equal(res.body.url, '/api/work-orders?status=draft&x=%2F', 'query forwarded as received');
+  });
+
+  test('an unsafe request id is replaced and a traceparent is generated', async () => {
+    const res = await request(gw.url).get('/v1/work-orders').set('X-API-Key', gw.issueKey()).set('X-Request-Id', 'bad id with spaces');
+    assert.match(res.headers['x-request-id']!, /^[0-9a-f-]{36}$/);
+    assert.match(res.body.headers.traceparent, /^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+  });
+
+  test('path tricks: what was matched is exactly what is forwarded', async () => {
+    const key = gw.issueKey();
+    const cases: [string, number, string?][] = [
+      ['/v1//work-orders', 200, '/api/work-orders'],
+      ['/v1/./work-orders/', 200, '/api/work-orders'],
+      ['/v1/customers/%2e%2e/work-orders', 200, '/api/work-orders'],
+      ['/v1/work-orders;jsessionid=1', 200, '/api/work-orders'],
+      ['/v1/work-orders/a%20b', 200, '/api/work-orders/a%20b'],
+      ['/v1/work-orders/..%2f..%2fadmin', 400],
+      ['/v1/work-orders%2fadmin', 400],
+      ['/v1/../../etc/passwd', 400],
+      ['/v1/work-orders/%2e%2e/%2e%2e/internal', 404],
+      ['/V1/work-orders', 404],
+    ];
+    for (const [path, status, forwarded] of cases) {
+      const res = await rawRequest(gw.url, { path, headers: { 'x-api-key': key } });
+      assert.equal(res.status, status, path);
+      if (forwarded) assert.equal(JSON.parse(res.text).url, forwarded, path);
+      else assert.ok(JSON.parse(res.text).code.startsWith('GW_'), path);
+    }
+  });
+
+  test('unknown path → 404, other method → 405 with Allow, both problem+json', async () => {
+    const nf = await request(gw.url).get('/v3/nothing');
+    assert.equal(nf.status, 404);
+    assert.match(nf.headers['content-type']!, PROBLEM);
+    assert.equal(nf.body.code, 'GW_NOT_FOUND');
+    const na = await request(gw.url).delete('/v1/work-orders');
+    assert.equal(na.status, 405);
+    assert.equal(na.headers.allow, 'GET, POST, HEAD');
+    assert.equal(na.body.code, 'GW_METHOD_NOT_ALLOWED');
+  });
+
+  test('the admin API is not reachable from the public listener', async () => {
+    for (const p of ['/admin/keys', '/admin/tenants', '/metrics']) {
+      const res = await request(gw.url).get(p).set('Authorization', 'Bearer test-admin-token-0123456789');
+      assert.equal(res.status, 404, p);
+    }
+  });
+});
+
+describe('validate', () => {
+  let echo: Awaited<ReturnType<typeof listenOn>>;
+  let gw: TestGateway;
+  let key: string;
+  before(async () => {
+    echo = await listenOn(echoHandler());
+    gw = await startTestGateway(
+      partnerConfig(echo.url, {
+        policies: `      - policy: api-key
+      - policy: body-limit
+        config: { maxBytes: 2048 }
+      - policy: validate`,
+      }),
+    );
+    key = gw.issueKey();
+  });
+  after(async () => {
+    await gw.close();
+    await echo.close();
+  });
+  const post = (body: string | Buffer, type = 'application/json') =>
+    request(gw.url).post('/v1/work-orders').set('X-API-Key', key).set('Content-Type', type).send(body);
+
+  test('every body and parameter error is listed with a pointer', async () => {
+    const res = await post(JSON.stringify({ priority: 'sometime', lineItems: [{ kind: 'part', quantity: -1, unitPrice: { amount: 1.5, currency: 'usd' } }], extra: 1 }));
+    assert.equal(res.status, 400);
+    assert.equal(res.body.code, 'GW_VALIDATION_FAILED');
+    const pointers = (res.body.errors as { pointer: string }[]).map((e) => e.pointer).sort();
+    for (const p of ['/body/summary', '/body/priority', '/body/extra', '/body/lineItems/0/description', '/body/lineItems/0/quantity', '/body/lineItems/0/unitPrice/amount', '/body/lineItems/0/unitPrice/currency']) {
+      assert.ok(pointers.includes(p), `${p} in ${pointers.join(', ')}`);
+    }
+    assert.ok(!JSON.stringify(res.body).includes('must NOT'), 'messages are ours, not the validator library text');
+    const q = await request(gw.url).get('/v1/work-orders?limit=1000&status=lost&offset=x').set('X-API-Key', key);
+    assert.equal(q.status, 400);
+    assert.deepEqual((q.body.errors as { pointer: string }[]).map((e) => e.pointer).sort(), ['/query/limit', '/query/offset', '/query/status']);
+    const p = await request(gw.url).get('/v1/work-orders/not-a-uuid').set('X-API-Key', key);
+    assert.deepEqual(p.body.errors, [{ pointer: '/path/id', message: 'must be a valid uuid' }]);
+  });
+
+  test('malformed JSON → 400, wrong type → 415, missing body → 400, too large → 413', async () => {
+    const bad = await post('{"summary": "x",');
+    assert.equal(bad.status, 400);
+    assert.equal(bad.body.code, 'GW_MALFORMED_JSON');
+    const type = await post('summary=x', 'application/x-www-form-urlencoded');
+    assert.equal(type.status, 415);
+    assert.equal(type.body.code, 'GW_UNSUPPORTED_MEDIA_TYPE');
+    const none = await request(gw.url).post('/v1/work-orders').set('X-API-Key', key);
+    assert.equal(none.status, 400);
+    assert.deepEqual(none.body.errors, [{ pointer: '/body', message: 'is required' }]);
+    const big = await post(JSON.stringify({ summary: 'x', description: 'y'.repeat(5000) }));
+    assert.equal(big.status, 413);
+    assert.equal(big.body.code, 'GW_BODY_TOO_LARGE');
+  });
+
+  test('a chunked body over the limit is cut off with 413', async () => {
+    const u = new URL(gw.url);
+    const status = await new Promise<number>((resolve, reject) => {
+      const r = http.request({ host: u.hostname, port: u.port, path: '/v1/work-orders', method: 'POST', headers: { 'x-api-key': key, 'content-type': 'application/json', 'transfer-encoding': 'chunked' } }, (res) => {
+        res.resume();
+        resolve(res.statusCode!);
+      });
+      r.on('error', reject);
+      r.write('{"summary":"');
+      r.write('z'.repeat(4096));
+      r.end('"}');
+    });
+    assert.equal(status, 413);
+  });
+
+  test('duplicate keys and prototype keys are refused', async () => {
+    const dup = await post('{"summary":"a","summary":"b"}');
+    assert.equal(dup.status, 400);
+    assert.equal(dup.body.code, 'GW_JSON_FORBIDDEN_KEY');
+    assert.deepEqual(dup.body.errors, [{ pointer: '/body/summary', message: 'is a duplicate key' }]);
+    const proto = await post('{"summary":"a","customer":{"__proto__":{"isAdmin":true}}}');
+    assert.equal(proto.status, 400);
+    assert.deepEqual(proto.body.errors, [{ pointer: '/body/customer/__proto__', message: 'is a forbidden key' }]);
+  });
+
+  test('a valid body is forwarded byte for byte', async () => {
+    const raw = Buffer.from('{ "summary" : "Caf\u00e9 \\u00e9t\u00e9",\n  "priority":"high" }  ');
+    const res = await rawRequest(gw.url, { method: 'POST', path: '/v1/work-orders', headers: { 'x-api-key': key, 'content-type': 'application/json; charset=utf-8' }, body: raw });
+    assert.equal(res.status, 200, res.text);
+    const echoed = JSON.parse(res.text);
+    assert.deepEqual(Buffer.from(echoed.body, 'base64'), raw);
+    assert.equal(echoed.headers['content-length'], String(raw.length));
+  });
+});
+
+describe('rate-limit, quota, cors, ip-filter', () => {
+  let echo: Awaited<ReturnType<typeof listenOn>>;
+  let gw: TestGateway;
+  before(async () => {
+    echo = await listenOn(echoHandler());
+    gw = await startTestGateway(
+      partnerConfig(echo.url, {
+        openapi: false,
+        server: `  trustedProxies: [10.0.0.0/8]`,
+        policies: `      - policy: api-key
+      - policy: rate-limit
+        config: { capacity: 3, refillPerSecond: 0.5, key: [credential] }`,
+        routes: `          - { method: GET, path: /work-orders }
+          - method: GET
+            path: /customers
+            policies:
+              - { policy: api-key, enabled: false }
+              - { policy: rate-limit, config: { name: by-ip, capacity: 2, refillPerSecond: 0.1, key: [ip, route] } }
+          - method: GET
+            path: /quota
+            policies:
+              - { policy: rate-limit, enabled: false }
+              - { policy: quota, config: { by: app, limits: [{ period: day, limit: 2 }, { period: month, limit: 100 }] } }
+          - method: GET
+            path: /cors
+            policies:
+              - { policy: api-key, enabled: false }
+              - { policy: cors, config: { allowOrigins: ['https://app.example.com'] } }
+          - method: GET
+            path: /private
+            policies:
+              - { policy: api-key, enabled: false }
+              - { policy: ip-filter, config: { allow: [10.0.0.0/8], deny: [10.6.6.0/24] } }`,
+      }),
+    );
+  });
+  after(async () => {
+    await gw.close();
+    await echo.close();
+  });
+
+  test('token bucket: burst allowed, then 429 with Retry-After and RateLimit headers', async () => {
+    const key = gw.issueKey();
+    const statuses: number[] = [];
+    let last;
+    for (let i = 0; i < 5; i++) {
+      last = await request(gw.url).get('/v1/work-orders').set('X-API-Key', key);
+      statuses.push(last.status);
+      if (i === 0) {
+        assert.equal(last.headers['ratelimit-limit'], '3');
+        assert.equal(last.headers['ratelimit-remaining'], '2');
+        assert.equal(last.headers['ratelimit-policy'], '3;w=6');
+      }
+    }
+    assert.deepEqual(statuses, [200, 200, 200, 429, 429]);
+    assert.equal(last!.body.code, 'GW_RATE_LIMITED');
+    assert.equal(last!.headers['retry-after'], '2');
+    assert.equal(last!.headers['ratelimit-remaining'], '0');
+    assert.match(last!.headers['content-type']!, PROBLEM);
+    const other = await request(gw.url).get('/v1/work-orders').set('X-API-Key', gw.issueKey({ app: 'other-app' }));
+    assert.equal(other.status, 200, 'another credential has its own bucket');
+  });
+
+  test('a forged X-Forwarded-For never earns a fresh bucket; a trusted proxy hop is believed', async () => {
+    const codes: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      codes.push((await request(gw.url).get('/v1/customers').set('X-Forwarded-For', `203.0.113.${i}`)).status);
+    }
+    assert.deepEqual(codes, [200, 200, 429, 429]);
+  });
+
+  test('quota: the tightest remaining is visible; exhausted → 429 until the window ends', async () => {
+    const key = gw.issueKey({ app: 'quota-app' });
+    const one = await request(gw.url).get('/v1/quota').set('X-API-Key', key);
+    assert.equal(one.status, 200);
+    assert.equal(one.headers['x-quota-limit'], '2');
+    assert.equal(one.headers['x-quota-remaining'], '1');
+    assert.equal((await request(gw.url).get('/v1/quota').set('X-API-Key', key)).status, 200);
+    const out = await request(gw.url).get('/v1/quota').set('X-API-Key', key);
+    assert.equal(out.status, 429);
+    assert.equal(out.body.code, 'GW_QUOTA_EXCEEDED');
+    assert.ok(Number(out.headers['retry-after']) > 0 && Number(out.headers['retry-after']) <= 86400);
+  });
+
+  test('cors: preflight answered for allowed origins, refused for others; simple requests get headers', async () => {
+    const pre = await request(gw.url).options('/v1/cors').set('Origin', 'https://app.example.com').set('Access-Control-Request-Method', 'GET').set('Access-Control-Request-Headers', 'x-api-key');
+    assert.equal(pre.status, 204);
+    assert.equal(pre.headers['access-control-allow-origin'], 'https://app.example.com');
+    assert.match(pre.headers['access-control-allow-methods']!, /GET/);
+    const denied = await request(gw.url).options('/v1/cors').set('Origin', 'https://evil.example').set('Access-Control-Request-Method', 'GET');
+    assert.equal(denied.status, 403);
+    assert.equal(denied.body.code, 'GW_CORS_DENIED');
+    const simple = await request(gw.url).get('/v1/cors').set('Origin', 'https://app.example.com');
+    assert.equal(simple.status, 200);
+    assert.match(simple.headers['access-control-expose-headers']!, /X-Request-Id/);
+    const noCors = await request(gw.url).options('/v1/work-orders').set('Origin', 'https://app.example.com').set('Access-Control-Request-Method', 'GET');
+    assert.equal(noCors.status, 405, 'a route without cors answers no preflight');
+  });
+
+  test('ip-filter: the socket address decides unless a trusted proxy vouches', async () => {
+    const direct = await request(gw.url).get('/v1/private');
+    assert.equal(direct.status, 403);
+    assert.equal(direct.body.code, 'GW_IP_DENIED');
+  });
+});
+
+describe('upstream failures', () => {
+  test('refused → 502, slow → 504, reset → 502, the gateway keeps serving', async () => {
+    const slow = await listenOn((_req, res) => void setTimeout(() => res.end('late'), 3000));
+    const reset = await listenOn((req) => req.socket.destroy());
+    const dead = await listenOn(() => undefined);
+    const deadUrl = dead.url;
+    await dead.close();
+    const cfg = `
+upstreams:
+  - { name: slow, target: ${slow.url}, timeoutMs: 300 }
+  - { name: reset, target: ${reset.url} }
+  - { name: dead, target: ${deadUrl}, connectTimeoutMs: 500 }
+apis:
+  - name: t
+    versions:
+      - { name: a, basePath: /slow, upstream: slow, routes: [{ method: GET, path: /x }] }
+      - { name: b, basePath: /reset, upstream: reset, routes: [{ method: GET, path: /x }] }
+      - { name: c, basePath: /dead, upstream: dead, routes: [{ method: GET, path: /x }] }
+`;
+    const gw = await startTestGateway(cfg);
+    try {
+      const t0 = Date.now();
+      const s = await request(gw.url).get('/slow/x');
+      assert.equal(s.status, 504);
+      assert.equal(s.body.code, 'GW_UPSTREAM_TIMEOUT');
+      assert.ok(Date.now() - t0 < 2500, 'the timeout answers before the upstream does');
+      const r = await request(gw.url).get('/reset/x');
+      assert.equal(r.status, 502);
+      assert.equal(r.body.code, 'GW_UPSTREAM_UNAVAILABLE');
+      const d = await request(gw.url).get('/dead/x');
+      assert.equal(d.status, 502);
+      assert.match(d.headers['content-type']!, PROBLEM);
+      assert.ok(!JSON.stringify(d.body).includes('ECONNREFUSED'), 'no library text');
+      const metrics = await request(gw.adminUrl).get('/metrics');
+      assert.match(metrics.text, /qgw_upstream_errors_total\{upstream="slow",kind="timeout"\} 1/);
+      assert.match(metrics.text, /qgw_upstream_errors_total\{upstream="dead",kind="unavailable"\} 1/);
+    } finally {
+      await gw.close();
+      await slow.close();
+      await reset.close();
+    }
+  });
+});
