@@ -419,3 +419,37 @@ apis:
     }
   });
 });
+
+describe('rate-limit when its Redis is unreachable', () => {
+  test('onStoreError decides: closed → 503 GW_LIMITER_UNAVAILABLE, open → local bucket', async () => {
+    const echo = await listenOn(echoHandler());
+    const deadRedis = await listenOn(() => undefined);
+    const redisUrl = deadRedis.url.replace('http', 'redis');
+    await deadRedis.close();
+    const gw = await startTestGateway(
+      partnerConfig(echo.url, {
+        openapi: false,
+        policies: `      - policy: rate-limit
+        config: { capacity: 2, refillPerSecond: 0.1, key: [ip], onStoreError: closed }`,
+        routes: `          - { method: GET, path: /closed }
+          - method: GET
+            path: /open
+            policies:
+              - { policy: rate-limit, config: { name: open, capacity: 2, refillPerSecond: 0.1, key: [ip], onStoreError: open } }`,
+      }),
+      { redisUrl },
+    );
+    try {
+      const closed = await request(gw.url).get('/v1/closed');
+      assert.equal(closed.status, 503);
+      assert.equal(closed.body.code, 'GW_LIMITER_UNAVAILABLE');
+      const open = [];
+      for (let i = 0; i < 3; i++) open.push((await request(gw.url).get('/v1/open')).status);
+      assert.deepEqual(open, [200, 200, 429], 'the local bucket still limits');
+      assert.equal((await request(gw.adminUrl).get('/readyz')).status, 503);
+    } finally {
+      await gw.close();
+      await echo.close();
+    }
+  });
+});

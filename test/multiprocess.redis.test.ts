@@ -1,0 +1,126 @@
+// Two gateway processes share one real redis-server: one token bucket across both is exact, and
+// when Redis dies under load the configured fallback (fail-open onto local buckets) takes over
+// with no 5xx of the gateway's own.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { fork, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ADMIN_TOKEN, echoHandler, listenOn, partnerConfig, ROOT, sleep } from './helpers.ts';
+import { startRedis, type RedisServer } from './redis-server.ts';
+
+const CAPACITY = 20;
+const EXTRA = 40;
+
+let redis: RedisServer;
+let upstream: Awaited<ReturnType<typeof listenOn>>;
+const procs: ChildProcess[] = [];
+const gateways: { url: string; adminUrl: string }[] = [];
+
+function startProcess(env: Record<string, string>): Promise<{ url: string; adminUrl: string }> {
+  const child = fork(join(ROOT, 'gateway/main.ts'), [], {
+    execArgv: ['--import', 'tsx'],
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
+  procs.push(child);
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('gateway process did not start')), 20_000);
+    child.once('message', (m: { url: string; adminUrl: string }) => {
+      clearTimeout(timer);
+      resolve(m);
+    });
+    child.once('exit', (code) => reject(new Error(`gateway process exited with ${code}`)));
+  });
+}
+
+async function issueKey(adminUrl: string, app: string): Promise<string> {
+  const h = { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' };
+  const post = (path: string, body: unknown) => fetch(`${adminUrl}/admin${path}`, { method: 'POST', headers: h, body: JSON.stringify(body) });
+  await post('/tenants', { id: `t-${app}`, name: app });
+  await post('/apps', { id: app, tenantId: `t-${app}`, name: app });
+  const r = await post('/keys', { appId: app });
+  return ((await r.json()) as { key: string }).key;
+}
+
+before(async () => {
+  redis = await startRedis();
+  upstream = await listenOn(echoHandler());
+  const dir = mkdtempSync(join(tmpdir(), 'qgw-mp-'));
+  const config = join(dir, 'gateway.yaml');
+  writeFileSync(
+    config,
+    partnerConfig('${CORE_URL}', {
+      openapi: false,
+      policies: `      - policy: api-key
+      - policy: rate-limit
+        config: { capacity: ${CAPACITY}, refillPerSecond: 0.01, key: [credential], onStoreError: open }`,
+    }),
+  );
+  const env = {
+    QGW_CONFIG: config,
+    QGW_DATA_DIR: dir,
+    QGW_HOST: '127.0.0.1',
+    QGW_PORT: '0',
+    QGW_ADMIN_PORT: '0',
+    QGW_ADMIN_TOKEN: ADMIN_TOKEN,
+    QGW_DEMO: '0',
+    CORE_URL: upstream.url,
+    REDIS_URL: redis.url,
+    LOG_LEVEL: 'silent',
+  };
+  gateways.push(await startProcess(env), await startProcess(env));
+});
+
+after(async () => {
+  for (const p of procs) p.kill('SIGKILL');
+  await redis.kill();
+  await upstream.close();
+});
+
+test(`${CAPACITY + EXTRA} concurrent requests over two processes: exactly ${CAPACITY} accepted`, async () => {
+  const key = await issueKey(gateways[0]!.adminUrl, 'exact');
+  const calls = Array.from({ length: CAPACITY + EXTRA }, (_, i) =>
+    fetch(`${gateways[i % 2]!.url}/v1/work-orders`, { headers: { 'x-api-key': key } }).then(async (r) => {
+      await r.arrayBuffer();
+      return r.status;
+    }),
+  );
+  const statuses = await Promise.all(calls);
+  assert.equal(statuses.filter((s) => s === 200).length, CAPACITY, statuses.join(','));
+  assert.equal(statuses.filter((s) => s === 429).length, EXTRA);
+  const byProcess = [0, 1].map((p) => statuses.filter((s, i) => i % 2 === p && s === 200).length);
+  assert.ok(byProcess[0]! > 0 && byProcess[1]! > 0, `both processes served some: ${byProcess}`);
+});
+
+test('Redis killed during load: fail-open onto local buckets, no 5xx from the gateway', async () => {
+  const key = await issueKey(gateways[1]!.adminUrl, 'outage');
+  const statuses: number[] = [];
+  const deadline = Date.now() + 3000;
+  let killed = false;
+  const worker = async (w: number) => {
+    for (let i = 0; Date.now() < deadline; i++) {
+      const r = await fetch(`${gateways[(w + i) % 2]!.url}/v1/work-orders`, { headers: { 'x-api-key': key } });
+      await r.arrayBuffer();
+      statuses.push(r.status);
+      await sleep(5);
+    }
+  };
+  const load = Promise.all([0, 1, 2, 3].map(worker));
+  await sleep(800);
+  await redis.kill();
+  killed = true;
+  await load;
+  assert.ok(killed);
+  assert.ok(statuses.length > 50, `${statuses.length} requests`);
+  const fivexx = statuses.filter((s) => s >= 500);
+  assert.deepEqual(fivexx, [], 'no 5xx of the gateway own');
+  assert.ok(statuses.every((s) => s === 200 || s === 429));
+  for (const g of gateways) {
+    const metrics = await (await fetch(`${g.adminUrl}/metrics`)).text();
+    assert.match(metrics, /qgw_limiter_decisions_total\{policy="default",decision="fallback"\} [1-9]/);
+    const ready = await fetch(`${g.adminUrl}/readyz`);
+    assert.equal(ready.status, 503, 'readiness reports Redis down');
+  }
+});
