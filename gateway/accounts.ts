@@ -31,7 +31,7 @@ export class NotFoundError extends Error {
 
 const slugId = (prefix: string) => `${prefix}_${randomBytes(6).toString('hex')}`;
 
-export function createAccounts(store: Store, now: () => number) {
+export function createAccounts(store: Store, now: () => number, changed: (keyId: string) => void = () => undefined) {
   return {
     createTenant(input: { id?: string; name: string }): Tenant {
       return store.createTenant({ id: input.id ?? slugId('tn'), name: input.name });
@@ -61,6 +61,7 @@ export function createAccounts(store: Store, now: () => number) {
     revokeKey(id: string): PublicKey {
       if (!store.getApiKey(id)) throw new NotFoundError(`key ${id}`);
       store.revokeApiKey(id, new Date(now()).toISOString());
+      changed(id);
       return toPublicKey(store.getApiKey(id)!, now());
     },
     /** A new key with the same grants; the old one keeps working for `overlapSeconds`. */
@@ -70,6 +71,7 @@ export function createAccounts(store: Store, now: () => number) {
       return store.transaction(() => {
         const next = this.issueKey({ appId: old.appId, name: old.name, scopes: old.scopes, apis: old.apis, expiresAt: old.expiresAt });
         store.markRotated(id, next.record.id, new Date(now() + overlapSeconds * 1000).toISOString());
+        changed(id);
         return { ...next, previous: toPublicKey(store.getApiKey(id)!, now()) };
       });
     },

@@ -3,7 +3,6 @@
 // Tests start gateways through this same function.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import express from 'express';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { POLICIES, policyRegistry } from '../policies/index.ts';
@@ -80,6 +79,7 @@ export async function startGateway(o: StartOptions): Promise<RunningGateway> {
     sharedBuckets = createRedisBuckets(redis as unknown as BucketRedis);
   }
 
+  const credentialListeners = new Set<(id: string) => void>();
   const kept = new Map<string, unknown>();
   const deps: PolicyDeps = {
     store: o.store,
@@ -89,6 +89,7 @@ export async function startGateway(o: StartOptions): Promise<RunningGateway> {
     memoryBuckets: createMemoryBuckets({ now }),
     sharedBuckets,
     redis,
+    credentialChanges: { subscribe: (fn) => void credentialListeners.add(fn) },
     keep<T>(key: string, make: () => T): T {
       if (!kept.has(key)) kept.set(key, make());
       return kept.get(key) as T;
@@ -120,17 +121,23 @@ export async function startGateway(o: StartOptions): Promise<RunningGateway> {
     return { ok: Object.values(checks).every(Boolean), checks };
   };
 
-  const publicApp = express();
-  publicApp.disable('x-powered-by');
-  publicApp.disable('etag');
-  publicApp.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
-  publicApp.get('/readyz', async (_req, res) => {
-    const r = await ready();
-    res.status(r.ok ? 200 : 503).json({ status: r.ok ? 'ready' : 'not-ready' });
-  });
-  publicApp.use((req, res) => gateway.handle(req, res));
+  // The public listener is a plain handler: the proxy path is hot, and a router in front of the
+  // gateway's own route table would only repeat the match.
+  const json = (res: http.ServerResponse, status: number, body: unknown) => {
+    const text = JSON.stringify(body);
+    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+    res.end(text);
+  };
+  const publicApp: http.RequestListener = (req, res) => {
+    if (req.method === 'GET' && req.url === '/healthz') return json(res, 200, { status: 'ok' });
+    if (req.method === 'GET' && req.url === '/readyz') {
+      void ready().then((r) => json(res, r.ok ? 200 : 503, { status: r.ok ? 'ready' : 'not-ready' }));
+      return;
+    }
+    gateway.handle(req, res);
+  };
 
-  const accounts = createAccounts(o.store, now);
+  const accounts = createAccounts(o.store, now, (id) => credentialListeners.forEach((fn) => fn(id)));
   const adminApp = createAdminApp({ token: o.adminToken, accounts, gateway, metrics, logger: o.logger, ready, now });
 
   const publicServer = http.createServer({ keepAliveTimeout: 65_000, headersTimeout: 66_000, requestTimeout: 120_000 }, publicApp);

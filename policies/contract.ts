@@ -73,7 +73,13 @@ export interface TokenBucketResult {
 
 export interface TokenBucketBackend {
   readonly kind: 'memory' | 'redis';
-  take(key: string, capacity: number, refillPerSecond: number, cost: number): Promise<TokenBucketResult>;
+  /** The memory backend answers synchronously, so the hot path needs no promise for it. */
+  take(key: string, capacity: number, refillPerSecond: number, cost: number): TokenBucketResult | Promise<TokenBucketResult>;
+}
+
+export interface MemoryBucketBackend extends TokenBucketBackend {
+  readonly kind: 'memory';
+  take(key: string, capacity: number, refillPerSecond: number, cost: number): TokenBucketResult;
 }
 
 export interface PolicyMetrics {
@@ -91,11 +97,13 @@ export interface PolicyDeps {
   readonly logger: PolicyLogger;
   readonly metrics: PolicyMetrics;
   /** Local token buckets; always present. */
-  readonly memoryBuckets: TokenBucketBackend;
+  readonly memoryBuckets: MemoryBucketBackend;
   /** Shared token buckets, present when Redis is configured. */
   readonly sharedBuckets?: TokenBucketBackend;
   /** The Redis client when configured, for rate-limiter-flexible. */
   readonly redis?: unknown;
+  /** Told the id of every credential revoked or rotated in this process. */
+  readonly credentialChanges: { subscribe(fn: (id: string) => void): void };
   /** Values that outlive a config reload (limiter state), created on first use. */
   keep<T>(key: string, make: () => T): T;
 }

@@ -3,18 +3,28 @@
 // with the same body for all, so a caller cannot tell one case from another. A key that may not
 // call this API → 403 GW_AUTH_FORBIDDEN.
 //
+// Looked-up keys are cached for `cacheTtlMs`: a revocation or rotation made through this
+// process applies at once, one made through another process within that time.
+//
 //   - policy: api-key
-//     config: { cacheTtlMs: 0 }
+//     config: { cacheTtlMs: 1000 }
 import { GatewayError } from '../errors.ts';
 import { definePolicy, type Identity } from '../contract.ts';
 import type { ApiKeyRecord } from '../../store/store.ts';
-import { hashApiKey, hashesEqual, parseApiKey } from './keys.ts';
+import { hashApiKeyBytes, hashesEqual, parseApiKey } from './keys.ts';
+
+interface Entry {
+  rec: ApiKeyRecord;
+  identity: Identity;
+  hash: Buffer;
+  expires: number;
+}
 
 interface ApiKeyConfig {
   cacheTtlMs: number;
 }
 
-const DUMMY_HASH = hashApiKey('qk_000000000000_dummy');
+const DUMMY_HASH = hashApiKeyBytes('qk_000000000000_dummy');
 
 function readKey(headers: Record<string, string | string[] | undefined>): string | undefined {
   const direct = headers['x-api-key'];
@@ -36,45 +46,56 @@ export const apiKeyPolicy = definePolicy<ApiKeyConfig>({
         type: 'integer',
         minimum: 0,
         maximum: 60000,
-        default: 0,
-        description: 'How long a looked-up key is kept in memory; revocation takes up to this long to apply.',
+        default: 1000,
+        description: 'How long a looked-up key is kept in memory; a revocation made through another gateway process takes up to this long to apply.',
       },
     },
   },
   create(config, deps) {
-    const cache = new Map<string, { rec: ApiKeyRecord | undefined; until: number }>();
-    const lookup = (id: string): ApiKeyRecord | undefined => {
-      if (config.cacheTtlMs === 0) return deps.store.getApiKey(id);
-      const now = deps.now();
-      const hit = cache.get(id);
-      if (hit && hit.until > now) return hit.rec;
+    // One cache for every instance, kept across reloads, emptied of a key the moment it changes.
+    // An entry holds what the hot path needs already decoded: the hash bytes and the expiry.
+    const cache = deps.keep('api-key:cache', () => {
+      const m = new Map<string, { entry: Entry | undefined; at: number }>();
+      deps.credentialChanges.subscribe((id) => m.delete(id));
+      return m;
+    });
+    const load = (id: string): Entry | undefined => {
       const rec = deps.store.getApiKey(id);
-      if (cache.size > 10000) cache.clear();
-      cache.set(id, { rec, until: now + config.cacheTtlMs });
-      return rec;
+      if (!rec) return undefined;
+      const identity: Identity = Object.freeze({
+        tenant: rec.tenantId,
+        app: rec.appId,
+        subject: `app:${rec.appId}`,
+        scopes: Object.freeze([...rec.scopes]),
+        credentialId: rec.id,
+        apis: Object.freeze([...rec.apis]),
+      });
+      return { rec, identity, hash: Buffer.from(rec.hash, 'hex'), expires: rec.expiresAt === null ? Infinity : Date.parse(rec.expiresAt) };
+    };
+    const lookup = (id: string, now: number): Entry | undefined => {
+      if (config.cacheTtlMs === 0) return load(id);
+      const hit = cache.get(id);
+      if (hit && now - hit.at < config.cacheTtlMs) return hit.entry;
+      const entry = load(id);
+      if (cache.size >= 10000) cache.clear();
+      cache.set(id, { entry, at: now });
+      return entry;
     };
     return function apiKey(ctx) {
       const key = readKey(ctx.req.headers);
       const id = key ? parseApiKey(key) : undefined;
-      const rec = id ? lookup(id) : undefined;
-      // Hash even when the id is unknown, so timing says nothing about which keys exist.
-      const ok = hashesEqual(key ? hashApiKey(key) : DUMMY_HASH, rec?.hash ?? DUMMY_HASH) && rec !== undefined;
       const now = deps.now();
-      if (!ok || rec.revokedAt !== null || (rec.expiresAt !== null && Date.parse(rec.expiresAt) <= now)) {
+      const entry = id ? lookup(id, now) : undefined;
+      // Hash even when the id is unknown, so timing says nothing about which keys exist.
+      const ok = hashesEqual(key ? hashApiKeyBytes(key) : DUMMY_HASH, entry?.hash ?? DUMMY_HASH) && entry !== undefined;
+      if (!ok || entry.rec.revokedAt !== null || entry.expires <= now) {
         throw new GatewayError('GW_AUTH_REQUIRED', { headers: { 'WWW-Authenticate': 'ApiKey' } });
       }
+      const rec = entry.rec;
       if (!rec.apis.includes('*') && !rec.apis.includes(ctx.route.api)) {
         throw new GatewayError('GW_AUTH_FORBIDDEN', { detail: 'This key may not call this API.' });
       }
-      const identity: Identity = {
-        tenant: rec.tenantId,
-        app: rec.appId,
-        subject: `app:${rec.appId}`,
-        scopes: rec.scopes,
-        credentialId: rec.id,
-        apis: rec.apis,
-      };
-      ctx.identity = identity;
+      ctx.identity = entry.identity;
       // The key has done its job here; upstreams never see it.
       delete ctx.req.headers['x-api-key'];
       if (ctx.req.headers.authorization?.slice(0, 7).toLowerCase() === 'apikey ') delete ctx.req.headers.authorization;

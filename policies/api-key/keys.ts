@@ -27,8 +27,10 @@ export function parseApiKey(key: string): string | undefined {
   return KEY_RE.exec(key)?.[1];
 }
 
-export function hashesEqual(a: string, b: string): boolean {
-  const ba = Buffer.from(a, 'hex');
-  const bb = Buffer.from(b, 'hex');
-  return ba.length === bb.length && timingSafeEqual(ba, bb);
+export function hashApiKeyBytes(key: string): Buffer {
+  return createHash('sha256').update(key).digest();
+}
+
+export function hashesEqual(a: Buffer, b: Buffer): boolean {
+  return a.length === b.length && timingSafeEqual(a, b);
 }

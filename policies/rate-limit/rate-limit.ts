@@ -7,7 +7,7 @@
 //   - policy: rate-limit
 //     config: { name: partner, capacity: 20, refillPerSecond: 10, key: [app, route], onStoreError: open }
 import { GatewayError } from '../errors.ts';
-import { definePolicy, type RequestContext } from '../contract.ts';
+import { definePolicy, type RequestContext, type TokenBucketResult } from '../contract.ts';
 
 type KeyPart = 'credential' | 'app' | 'tenant' | 'ip' | 'route';
 
@@ -79,24 +79,7 @@ export const rateLimitPolicy = definePolicy<RateLimitConfig>({
     const parts = config.key;
     const shared = deps.sharedBuckets;
     const local = deps.memoryBuckets;
-    return async function rateLimit(ctx) {
-      let key = name;
-      for (const p of parts) key += `|${partOf(ctx, p)}`;
-      let res;
-      if (shared) {
-        try {
-          res = await shared.take(key, capacity, rate, 1);
-        } catch (err) {
-          if (config.onStoreError === 'closed') {
-            deps.metrics.limiterDecision(name, 'unavailable');
-            throw new GatewayError('GW_LIMITER_UNAVAILABLE', { headers: { 'Retry-After': '1' } });
-          }
-          deps.metrics.limiterDecision(name, 'fallback');
-          res = await local.take(key, capacity, rate, 1);
-        }
-      } else {
-        res = await local.take(key, capacity, rate, 1);
-      }
+    const answer = (ctx: RequestContext, res: TokenBucketResult) => {
       const h = ctx.responseHeaders;
       h['RateLimit-Limit'] = String(capacity);
       h['RateLimit-Remaining'] = String(res.remaining);
@@ -109,6 +92,32 @@ export const rateLimitPolicy = definePolicy<RateLimitConfig>({
         });
       }
       deps.metrics.limiterDecision(name, 'allowed');
+    };
+    const keyOf = (ctx: RequestContext) => {
+      let key = name;
+      for (const p of parts) key += `|${partOf(ctx, p)}`;
+      return key;
+    };
+    if (!shared) {
+      // In-memory buckets answer synchronously: no promise on the hot path.
+      return function rateLimit(ctx) {
+        answer(ctx, local.take(keyOf(ctx), capacity, rate, 1));
+      };
+    }
+    return async function rateLimitShared(ctx) {
+      const key = keyOf(ctx);
+      let res: TokenBucketResult;
+      try {
+        res = await shared.take(key, capacity, rate, 1);
+      } catch {
+        if (config.onStoreError === 'closed') {
+          deps.metrics.limiterDecision(name, 'unavailable');
+          throw new GatewayError('GW_LIMITER_UNAVAILABLE', { headers: { 'Retry-After': '1' } });
+        }
+        deps.metrics.limiterDecision(name, 'fallback');
+        res = local.take(key, capacity, rate, 1);
+      }
+      answer(ctx, res);
     };
   },
 });

@@ -2,7 +2,7 @@
 // backend and the Redis script below compute the same thing; the Redis one runs as one atomic
 // script per request, reading the clock from Redis itself so every gateway process shares one
 // bucket exactly.
-import type { TokenBucketBackend, TokenBucketResult } from '../contract.ts';
+import type { MemoryBucketBackend, TokenBucketBackend, TokenBucketResult } from '../contract.ts';
 
 interface Bucket {
   tokens: number;
@@ -37,12 +37,12 @@ export function takeFrom(
   };
 }
 
-export function createMemoryBuckets(opts: { now: () => number; maxKeys?: number }): TokenBucketBackend {
+export function createMemoryBuckets(opts: { now: () => number; maxKeys?: number }): MemoryBucketBackend {
   const buckets = new Map<string, Bucket & { full: number }>();
   const maxKeys = opts.maxKeys ?? 100_000;
   return {
     kind: 'memory',
-    async take(key, capacity, rate, cost) {
+    take(key, capacity, rate, cost) {
       const now = opts.now();
       const { bucket, result } = takeFrom(buckets.get(key), now, capacity, rate, cost);
       if (buckets.size >= maxKeys && !buckets.has(key)) {
@@ -50,7 +50,7 @@ export function createMemoryBuckets(opts: { now: () => number; maxKeys?: number 
         for (const [k, v] of buckets) if (v.full <= now) buckets.delete(k);
         if (buckets.size >= maxKeys) buckets.delete(buckets.keys().next().value as string);
       }
-      buckets.set(key, { ...bucket, full: now + result.resetMs });
+      buckets.set(key, { tokens: bucket.tokens, ts: bucket.ts, full: now + result.resetMs });
       return result;
     },
   };

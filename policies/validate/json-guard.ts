@@ -24,6 +24,7 @@ interface Frame {
 export function findKeyProblems(text: string, limit = 20): KeyProblem[] {
   const problems: KeyProblem[] = [];
   const stack: Frame[] = [];
+  // Built only when a problem is found: the common case pays for a Set lookup per key.
   const pointer = () =>
     stack
       .map((f) => (f.kind === 'array' ? String(f.index) : f.key !== undefined ? escape(f.key) : ''))
@@ -66,9 +67,8 @@ export function findKeyProblems(text: string, limit = 20): KeyProblem[] {
         const key = escaped ? (JSON.parse(raw) as string) : raw.slice(1, -1);
         const top = stack[stack.length - 1]!;
         top.key = key;
-        const at = `/${pointer()}`;
-        if (FORBIDDEN.has(key)) problems.push({ pointer: at, message: 'is a forbidden key' });
-        else if (top.keys!.has(key)) problems.push({ pointer: at, message: 'is a duplicate key' });
+        if (FORBIDDEN.has(key)) problems.push({ pointer: `/${pointer()}`, message: 'is a forbidden key' });
+        else if (top.keys!.has(key)) problems.push({ pointer: `/${pointer()}`, message: 'is a duplicate key' });
         top.keys!.add(key);
         expectKey = false;
       }
