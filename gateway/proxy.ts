@@ -64,7 +64,9 @@ export function createUpstream(cfg: UpstreamConfig): Upstream {
         if (st.body) {
           proxyReq.removeHeader('transfer-encoding');
           proxyReq.setHeader('content-length', st.body.length);
-          proxyReq.write(st.body);
+          // Ending here sends headers and body in one write; the proxy's later pipe of the
+          // already-ended client request adds nothing.
+          proxyReq.end(st.body);
         }
       },
       proxyRes(_proxyRes, req) {

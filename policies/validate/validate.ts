@@ -7,7 +7,7 @@
 //   - policy: validate
 //     config: {}
 import { GatewayError, type ProblemFieldError } from '../errors.ts';
-import { definePolicy } from '../contract.ts';
+import { definePolicy, type RequestContext } from '../contract.ts';
 import { findKeyProblems } from './json-guard.ts';
 
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
@@ -32,12 +32,30 @@ export const validatePolicy = definePolicy<{ body: boolean }>({
     return route.operation ? undefined : 'no operation in the OpenAPI document matches this route';
   },
   create(config) {
-    return async function validate(ctx) {
+    const checkBody = async (ctx: RequestContext, errors: ProblemFieldError[]) => {
+      const raw = await ctx.readBody();
+      const text = raw.toString('utf8');
+      let value: unknown;
+      try {
+        value = JSON.parse(text);
+      } catch {
+        throw new GatewayError('GW_MALFORMED_JSON');
+      }
+      const keyProblems = findKeyProblems(text);
+      if (keyProblems.length > 0) {
+        throw new GatewayError('GW_JSON_FORBIDDEN_KEY', {
+          errors: keyProblems.map((p) => ({ pointer: `/body${p.pointer}`, message: p.message })),
+        });
+      }
+      errors.push(...ctx.route.operation!.validateBody(value));
+      if (errors.length > 0) throw new GatewayError('GW_VALIDATION_FAILED', { errors });
+    };
+    // Synchronous unless there is a body to read, so a GET never waits a tick here.
+    return function validate(ctx) {
       const op = ctx.route.operation!;
-      const url = ctx.rawQuery;
       const errors: ProblemFieldError[] = op.validateParams({
         path: ctx.params,
-        query: new URLSearchParams(url),
+        query: new URLSearchParams(ctx.rawQuery),
         headers: ctx.req.headers,
       });
       if (config.body && op.hasBody) {
@@ -46,24 +64,9 @@ export const validatePolicy = definePolicy<{ body: boolean }>({
           if (typeof type !== 'string' || !JSON_TYPE.test(type)) {
             throw new GatewayError('GW_UNSUPPORTED_MEDIA_TYPE', { detail: 'Send the body as application/json.' });
           }
-          const raw = await ctx.readBody();
-          const text = raw.toString('utf8');
-          let value: unknown;
-          try {
-            value = JSON.parse(text);
-          } catch {
-            throw new GatewayError('GW_MALFORMED_JSON');
-          }
-          const keyProblems = findKeyProblems(text);
-          if (keyProblems.length > 0) {
-            throw new GatewayError('GW_JSON_FORBIDDEN_KEY', {
-              errors: keyProblems.map((p) => ({ pointer: `/body${p.pointer}`, message: p.message })),
-            });
-          }
-          errors.push(...op.validateBody(value));
-        } else if (op.bodyRequired) {
-          errors.push({ pointer: '/body', message: 'is required' });
+          return checkBody(ctx, errors);
         }
+        if (op.bodyRequired) errors.push({ pointer: '/body', message: 'is required' });
       }
       if (errors.length > 0) throw new GatewayError('GW_VALIDATION_FAILED', { errors });
     };
