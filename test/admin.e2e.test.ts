@@ -82,7 +82,7 @@ describe('admin API', () => {
     assert.equal((await request(gw.url).get('/healthz')).status, 200);
     const ready = await request(gw.adminUrl).get('/readyz');
     assert.deepEqual(ready.body, { status: 'ready', checks: { store: true } });
-    await request(gw.url).get('/v1/work-orders');
+    assert.equal((await request(gw.url).get('/v1/work-orders').set('X-API-Key', gw.issueKey())).status, 200);
     const m = await request(gw.adminUrl).get('/metrics');
     assert.match(m.headers['content-type']!, /text\/plain/);
     assert.match(m.text, /qgw_requests_total\{route="partner\.v1\.GET \/work-orders",method="GET",status="200"\} \d+/);
