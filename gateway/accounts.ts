@@ -2,7 +2,16 @@
 // API) and the demo bootstrap. A key's secret exists only in the value returned at creation.
 import { randomBytes } from 'node:crypto';
 import { generateApiKey } from '../policies/api-key/keys.ts';
-import type { ApiKeyRecord, App, Store, Tenant } from '../store/store.ts';
+import type { ApiKeyRecord, App, OAuthClient, Store, Tenant } from '../store/store.ts';
+import { hashClientSecret } from './oauth/authorization-server.ts';
+
+/** What listings show of an OAuth client: never the secret hash. */
+export type PublicClient = Omit<OAuthClient, 'secretHash'> & { authMethod: 'client_secret' | 'private_key_jwt' };
+
+export function toPublicClient(c: OAuthClient): PublicClient {
+  const { secretHash, ...rest } = c;
+  return { ...rest, authMethod: secretHash ? 'client_secret' : 'private_key_jwt' };
+}
 
 /** What listings show of a key: never the hash, never the secret. */
 export interface PublicKey {
@@ -74,6 +83,38 @@ export function createAccounts(store: Store, now: () => number, changed: (keyId:
         changed(id);
         return { ...next, previous: toPublicKey(store.getApiKey(id)!, now()) };
       });
+    },
+    /** A client with a secret (shown once) or with the public keys it signs assertions with. */
+    createClient(input: {
+      appId: string;
+      name: string;
+      scopes: string[];
+      tokenLifetimeSeconds: number;
+      jwks?: { keys: Record<string, unknown>[] };
+      jwksUri?: string;
+    }): { client: PublicClient; secret?: string } {
+      const app = store.getApp(input.appId);
+      if (!app) throw new NotFoundError(`app ${input.appId}`);
+      const usesKeys = Boolean(input.jwks || input.jwksUri);
+      const secret = usesKeys ? undefined : randomBytes(32).toString('base64url');
+      const c = store.createOAuthClient({
+        id: `qc_${randomBytes(8).toString('hex')}`,
+        tenantId: app.tenantId,
+        appId: app.id,
+        name: input.name,
+        secretHash: secret ? hashClientSecret(secret) : null,
+        jwks: input.jwks ?? null,
+        jwksUri: input.jwksUri ?? null,
+        scopes: input.scopes,
+        tokenLifetimeSeconds: input.tokenLifetimeSeconds,
+      });
+      return { client: toPublicClient(c), secret };
+    },
+    listClients: (filter: { tenantId?: string; appId?: string }) => store.listOAuthClients(filter).map(toPublicClient),
+    revokeClient(id: string): PublicClient {
+      if (!store.getOAuthClient(id)) throw new NotFoundError(`client ${id}`);
+      store.revokeOAuthClient(id, new Date(now()).toISOString());
+      return toPublicClient(store.getOAuthClient(id)!);
     },
     listKeys(filter: { tenantId?: string; appId?: string }): PublicKey[] {
       return store.listApiKeys(filter).map((k) => toPublicKey(k, now()));

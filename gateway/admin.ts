@@ -14,6 +14,7 @@ import { NotFoundError, type Accounts } from './accounts.ts';
 import type { Gateway } from './gateway.ts';
 import { sendProblem } from './gateway.ts';
 import type { GatewayMetrics } from './observability.ts';
+import type { SigningKeys } from './oauth/signing-keys.ts';
 
 const ajv = new Ajv2020({ allErrors: true, coerceTypes: false, useDefaults: true });
 (addFormats as unknown as (a: Ajv2020) => void)(ajv);
@@ -39,6 +40,24 @@ const bodies = {
       expiresAt: { type: 'string', format: 'date-time' },
       expiresInSeconds: { type: 'integer', minimum: 1 },
     },
+  }),
+  client: ajv.compile({
+    type: 'object',
+    additionalProperties: false,
+    required: ['appId'],
+    properties: {
+      appId: ID,
+      name: { type: 'string', minLength: 1, maxLength: 200, default: 'default' },
+      scopes: { type: 'array', items: SCOPE, uniqueItems: true, default: [] },
+      tokenLifetimeSeconds: { type: 'integer', minimum: 60, maximum: 86400, default: 3600 },
+      jwks: {
+        type: 'object',
+        required: ['keys'],
+        properties: { keys: { type: 'array', minItems: 1, maxItems: 10, items: { type: 'object', required: ['kty'], not: { anyOf: [{ required: ['d'] }, { required: ['p'] }, { required: ['k'] }] } } } },
+      },
+      jwksUri: { type: 'string', pattern: '^https?://' },
+    },
+    not: { required: ['jwks', 'jwksUri'] },
   }),
   rotate: ajv.compile({
     type: 'object',
@@ -70,6 +89,7 @@ export interface AdminOptions {
   logger: Logger;
   ready: () => Promise<{ ok: boolean; checks: Record<string, boolean> }>;
   now: () => number;
+  signingKeys: SigningKeys;
 }
 
 export function createAdminApp(o: AdminOptions): express.Express {
@@ -124,6 +144,29 @@ export function createAdminApp(o: AdminOptions): express.Express {
     const b = check<{ overlapSeconds: number }>(bodies.rotate, req.body);
     const r = o.accounts.rotateKey(String(req.params.id), b.overlapSeconds);
     res.status(201).json({ ...r.record, key: r.key, previous: r.previous });
+  });
+  admin.get('/oauth/clients', (req, res) => {
+    const f = { tenantId: typeof req.query.tenant === 'string' ? req.query.tenant : undefined, appId: typeof req.query.app === 'string' ? req.query.app : undefined };
+    res.json({ items: o.accounts.listClients(f) });
+  });
+  admin.post('/oauth/clients', (req, res) => {
+    const r = o.accounts.createClient(check(bodies.client, req.body));
+    res.status(201).json({ ...r.client, ...(r.secret ? { clientSecret: r.secret } : {}) });
+  });
+  admin.post('/oauth/clients/:id/revoke', (req, res) => {
+    res.json(o.accounts.revokeClient(String(req.params.id)));
+  });
+  admin.get('/oauth/signing-keys', (_req, res) => {
+    res.json({ items: o.signingKeys.list().map(({ privateJwkEnc: _p, ...k }) => k) });
+  });
+  admin.post('/oauth/signing-keys/rotate', async (_req, res, next) => {
+    const s = o.gateway.config().oauth;
+    if (!s) return next(new GatewayError('GW_ADMIN_NOT_FOUND', { detail: 'The config has no oauth section.' }));
+    try {
+      res.json(await o.signingKeys.rotate(s.algorithm, s.maxTokenLifetimeSeconds));
+    } catch (err) {
+      next(err);
+    }
   });
   admin.post('/reload', async (_req, res, next) => {
     try {

@@ -49,6 +49,34 @@ export function buildConfigSchema(policies: readonly PolicyDefinition<any>[]): R
           requestIdHeader: { type: 'string', default: 'x-request-id', description: 'Header carrying the request id.' },
         },
       },
+      oauth: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['issuer', 'audience'],
+        description: "The gateway's OAuth 2.0 authorization server (client credentials, JWT access tokens).",
+        properties: {
+          issuer: {
+            type: 'string',
+            pattern: '^(https?://[^?#]+[^/?#]|\\$\\{[A-Z_][A-Z0-9_]*\\})$',
+            description: 'The issuer URL clients discover it by (no trailing slash), or `${VAR}`.',
+          },
+          audience: { type: 'string', minLength: 1, description: 'The `aud` of access tokens.' },
+          algorithm: { enum: ['ES256', 'RS256'], default: 'ES256', description: 'Algorithm of new signing keys.' },
+          maxTokenLifetimeSeconds: { type: 'integer', minimum: 60, maximum: 86400, default: 3600, description: 'Longest access token; a retired key is published this long.' },
+          keyRotationDays: { type: 'number', minimum: 0, default: 0, description: 'Rotate the signing key on this schedule; 0 = only when asked.' },
+          bruteForce: {
+            type: 'object',
+            additionalProperties: false,
+            default: {},
+            description: 'Failed client authentications allowed before 429.',
+            properties: {
+              perClient: { type: 'integer', minimum: 1, default: 10, description: 'Failures per client_id per window.' },
+              perIp: { type: 'integer', minimum: 1, default: 50, description: 'Failures per client IP per window.' },
+              windowSeconds: { type: 'integer', minimum: 1, default: 300, description: 'The window.' },
+            },
+          },
+        },
+      },
       upstreams: {
         type: 'array',
         minItems: 1,

@@ -30,7 +30,7 @@ test('the published schema is the one the loader uses', () => {
 });
 
 test('the shipped config loads, with defaults applied and everything frozen', async () => {
-  const cfg = await loader.load(new URL('../config/gateway.yaml', import.meta.url).pathname, { CORE_URL: 'http://127.0.0.1:1' });
+  const cfg = await loader.load(new URL('../config/gateway.yaml', import.meta.url).pathname, { CORE_URL: 'http://127.0.0.1:1', QGW_ISSUER: 'http://127.0.0.1:8080' });
   assert.equal(cfg.upstreams[0]!.target, 'http://127.0.0.1:1');
   assert.equal(cfg.upstreams[0]!.keepAlive.maxSockets, 256);
   const validate = cfg.apis[0]!.policies.find((p) => p.policy === 'validate')!;

@@ -50,8 +50,18 @@ export interface UpstreamConfig {
   readonly headers: Readonly<Record<string, string>>;
 }
 
+export interface OAuthConfig {
+  readonly issuer: string;
+  readonly audience: string;
+  readonly algorithm: 'ES256' | 'RS256';
+  readonly maxTokenLifetimeSeconds: number;
+  readonly keyRotationDays: number;
+  readonly bruteForce: { readonly perClient: number; readonly perIp: number; readonly windowSeconds: number };
+}
+
 export interface GatewayConfig {
   readonly file: string;
+  readonly oauth?: OAuthConfig;
   readonly server: { readonly trustedProxies: readonly string[]; readonly requestIdHeader: string };
   readonly upstreams: readonly UpstreamConfig[];
   readonly policies: readonly PolicyEntry[];
@@ -139,6 +149,7 @@ export function createConfigLoader(policies: readonly PolicyDefinition<any>[]) {
     }
     const cfg = data as unknown as {
       server: GatewayConfig['server'];
+      oauth?: OAuthConfig;
       upstreams: (Omit<UpstreamConfig, 'headers'> & { headers: Record<string, string | { env: string }> })[];
       policies: PolicyEntry[];
       apis: ApiConfig[];
@@ -166,6 +177,17 @@ export function createConfigLoader(policies: readonly PolicyDefinition<any>[]) {
       }
       return { ...u, target, headers };
     });
+
+    let oauth = cfg.oauth;
+    if (oauth) {
+      const issuer = oauth.issuer.replace(/^\$\{([A-Z_][A-Z0-9_]*)\}$/, (_, name: string) => {
+        const v = env[name];
+        if (v === undefined) fail('/oauth/issuer', `environment variable ${name} is not set`);
+        return v ?? '';
+      });
+      if (issuer && !/^https?:\/\/[^?#]+[^/?#]$/.test(issuer)) fail('/oauth/issuer', 'must be an http(s) URL with no trailing slash');
+      oauth = { ...oauth, issuer };
+    }
 
     const upstreamNames = new Set<string>();
     upstreams.forEach((u, i) => {
@@ -202,6 +224,9 @@ export function createConfigLoader(policies: readonly PolicyDefinition<any>[]) {
       list.forEach((e, i) => {
         withDefaults.get(e.policy)?.(e.config);
         if (!byName.has(e.policy)) fail(`${ptr}/${i}/policy`, `unknown policy "${e.policy}"`);
+        if (e.policy === 'jwt' && !cfg.oauth && (e.config.issuers as { issuer: string }[] | undefined)?.some((x) => x.issuer === 'self')) {
+          fail(`${ptr}/${i}/config/issuers`, 'issuer "self" needs the oauth section');
+        }
         if (list.findIndex((o) => o.policy === e.policy) !== i) {
           fail(`${ptr}/${i}/policy`, `policy "${e.policy}" appears twice at this level`);
         }
@@ -221,6 +246,7 @@ export function createConfigLoader(policies: readonly PolicyDefinition<any>[]) {
     return deepFreeze({
       file,
       server: cfg.server,
+      oauth,
       upstreams,
       policies: cfg.policies,
       apis: cfg.apis,

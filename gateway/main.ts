@@ -3,7 +3,7 @@
 // service, and on first start creates a demo tenant, app and key and prints curl lines.
 //
 // Environment: QGW_CONFIG, QGW_HOST, QGW_PORT, QGW_ADMIN_HOST, QGW_ADMIN_PORT, QGW_ADMIN_TOKEN,
-// QGW_DATA_DIR, REDIS_URL, CORE_URL (unset: the reference core service is started here),
+// QGW_DATA_DIR, QGW_MASTER_KEY, QGW_ISSUER (for the shipped config), REDIS_URL, CORE_URL (unset: the reference core service is started here),
 // LOG_LEVEL, QGW_DEMO (0 to skip the demo tenant).
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -30,8 +30,21 @@ function adminToken(): { token: string; file?: string } {
   return { token: readFileSync(file, 'utf8').trim(), file };
 }
 
+/** The key that encrypts secrets at rest: QGW_MASTER_KEY (base64, 32 bytes) or a generated file. */
+function masterKey(): Buffer {
+  if (env.QGW_MASTER_KEY) {
+    const k = Buffer.from(env.QGW_MASTER_KEY, 'base64');
+    if (k.length !== 32) throw new Error('QGW_MASTER_KEY must be 32 bytes, base64-encoded');
+    return k;
+  }
+  const file = join(dataDir, 'master-key');
+  if (!existsSync(file)) writeFileSync(file, randomBytes(32).toString('base64') + '\n', { mode: 0o600 });
+  return Buffer.from(readFileSync(file, 'utf8').trim(), 'base64');
+}
+
 async function main() {
   const configEnv: Record<string, string | undefined> = { ...env };
+  configEnv.QGW_ISSUER ??= `http://127.0.0.1:${env.QGW_PORT ?? 8080}`;
   if (!env.CORE_URL) {
     const core = createCoreService({ file: join(dataDir, 'core.db') });
     const server = http.createServer(core.app);
@@ -48,6 +61,7 @@ async function main() {
     store,
     logger,
     adminToken: admin.token,
+    masterKey: masterKey(),
     listen: { host: env.QGW_HOST ?? '0.0.0.0', port: Number(env.QGW_PORT ?? 8080) },
     admin: { host: env.QGW_ADMIN_HOST ?? '127.0.0.1', port: Number(env.QGW_ADMIN_PORT ?? 8081) },
     redisUrl: env.REDIS_URL,

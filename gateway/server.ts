@@ -6,16 +6,23 @@ import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { POLICIES, policyRegistry } from '../policies/index.ts';
-import type { PolicyDeps, PolicyDefinition } from '../policies/contract.ts';
+import type { LocalIssuer, PolicyDeps, PolicyDefinition } from '../policies/contract.ts';
 import { createMemoryBuckets, createRedisBuckets, TOKEN_BUCKET_LUA, type BucketRedis } from '../policies/rate-limit/token-bucket.ts';
 import type { Store } from '../store/store.ts';
 import { createAccounts, type Accounts } from './accounts.ts';
 import { createAdminApp } from './admin.ts';
 import { createConfigLoader } from './config.ts';
+import proxyaddr from 'proxy-addr';
 import { createGateway, type Gateway } from './gateway.ts';
+import { createAuthorizationServer } from './oauth/authorization-server.ts';
+import { createRevocations } from './oauth/revocations.ts';
+import { createSecretBox } from './oauth/secret-box.ts';
+import { createSigningKeys, type SigningKeys } from './oauth/signing-keys.ts';
 import { createMetrics, type GatewayMetrics } from './observability.ts';
 
 export interface StartOptions {
+  /** 32 bytes that encrypt secrets at rest (signing keys). */
+  masterKey: Buffer;
   configFile: string;
   /** Values for `${VAR}` and `{ env: VAR }` in the config. */
   env: Readonly<Record<string, string | undefined>>;
@@ -27,6 +34,8 @@ export interface StartOptions {
   redisUrl?: string;
   policies?: readonly PolicyDefinition<any>[];
   now?: () => number;
+  /** How often scheduled key rotation is checked (default hourly). */
+  rotationCheckMs?: number;
 }
 
 export interface RunningGateway {
@@ -36,6 +45,7 @@ export interface RunningGateway {
   url: string;
   adminUrl: string;
   redis?: Redis;
+  signingKeys: SigningKeys;
   close(): Promise<void>;
 }
 
@@ -81,6 +91,20 @@ export async function startGateway(o: StartOptions): Promise<RunningGateway> {
 
   const credentialListeners = new Set<(id: string) => void>();
   const kept = new Map<string, unknown>();
+  const signingKeys = createSigningKeys({ store: o.store, box: createSecretBox(o.masterKey), now });
+  const revocations = createRevocations({ store: o.store, redis });
+  let gatewayRef: Gateway | undefined;
+  const oauthSettings = () => gatewayRef?.config().oauth;
+  const localIssuer: LocalIssuer = {
+    get issuer() {
+      return oauthSettings()?.issuer ?? '';
+    },
+    get audience() {
+      return oauthSettings()?.audience ?? '';
+    },
+    verifier: (kid) => signingKeys.verifier(kid),
+    isRevoked: (jti) => revocations.isRevoked(jti),
+  };
   const deps: PolicyDeps = {
     store: o.store,
     now,
@@ -89,6 +113,7 @@ export async function startGateway(o: StartOptions): Promise<RunningGateway> {
     memoryBuckets: createMemoryBuckets({ now }),
     sharedBuckets,
     redis,
+    localIssuer,
     credentialChanges: { subscribe: (fn) => void credentialListeners.add(fn) },
     keep<T>(key: string, make: () => T): T {
       if (!kept.has(key)) kept.set(key, make());
@@ -103,6 +128,28 @@ export async function startGateway(o: StartOptions): Promise<RunningGateway> {
     metrics,
     loadConfig: () => loader.load(o.configFile, o.env),
   });
+  gatewayRef = gateway;
+  const initialOAuth = gateway.config().oauth;
+  if (initialOAuth) await signingKeys.ensure(initialOAuth.algorithm);
+  const trustProxies = () => proxyaddr.compile([...gateway.config().server.trustedProxies]);
+  const authorizationServer = createAuthorizationServer({
+    settings: oauthSettings,
+    store: o.store,
+    keys: signingKeys,
+    revocations,
+    now,
+    logger: o.logger,
+    redis,
+    clientIp: (req) => (gateway.config().server.trustedProxies.length > 0 ? proxyaddr(req, trustProxies()) : req.socket.remoteAddress ?? ''),
+  });
+  // Scheduled signing-key rotation, checked hourly; a no-op unless keyRotationDays is set.
+  const rotationTimer = setInterval(() => {
+    const s = oauthSettings();
+    if (!s || s.keyRotationDays <= 0) return;
+    signingKeys.rotateIfDue(s.algorithm, s.keyRotationDays * 86400, s.maxTokenLifetimeSeconds).catch((err: unknown) => o.logger.error({ err }, 'scheduled key rotation failed'));
+    o.store.purgeExpired(new Date(now()).toISOString());
+  }, o.rotationCheckMs ?? 3_600_000);
+  rotationTimer.unref();
 
   const ready = async () => {
     const checks: Record<string, boolean> = {};
@@ -134,11 +181,15 @@ export async function startGateway(o: StartOptions): Promise<RunningGateway> {
       void ready().then((r) => json(res, r.ok ? 200 : 503, { status: r.ok ? 'ready' : 'not-ready' }));
       return;
     }
+    const url = req.url ?? '';
+    if (url.startsWith('/oauth/') || url.startsWith('/.well-known/')) {
+      if (oauthSettings()) return void authorizationServer(req, res);
+    }
     gateway.handle(req, res);
   };
 
   const accounts = createAccounts(o.store, now, (id) => credentialListeners.forEach((fn) => fn(id)));
-  const adminApp = createAdminApp({ token: o.adminToken, accounts, gateway, metrics, logger: o.logger, ready, now });
+  const adminApp = createAdminApp({ token: o.adminToken, accounts, gateway, metrics, logger: o.logger, ready, now, signingKeys });
 
   const publicServer = http.createServer({ keepAliveTimeout: 65_000, headersTimeout: 66_000, requestTimeout: 120_000 }, publicApp);
   const adminServer = http.createServer(adminApp);
@@ -150,6 +201,7 @@ export async function startGateway(o: StartOptions): Promise<RunningGateway> {
     accounts,
     metrics,
     redis,
+    signingKeys,
     url: `http://${hostOf(pub)}:${pub.port}`,
     adminUrl: `http://${hostOf(adm)}:${adm.port}`,
     async close() {
@@ -162,6 +214,7 @@ export async function startGateway(o: StartOptions): Promise<RunningGateway> {
             }),
         ),
       );
+      clearInterval(rotationTimer);
       gateway.close();
       redis?.disconnect();
     },

@@ -3,6 +3,7 @@
 // handler. Handlers know nothing of Express: they read and write a RequestContext, and stop a
 // request by throwing a GatewayError or by setting `ctx.reply`.
 import type { IncomingMessage } from 'node:http';
+import type { CryptoKey } from 'jose';
 import type { Store } from '../store/store.ts';
 import type { CompiledOperation } from '../openapi/contract.ts';
 
@@ -91,6 +92,14 @@ export interface PolicyLogger {
   error(obj: object, msg: string): void;
 }
 
+/** The gateway's own authorization server, as the jwt policy needs it. */
+export interface LocalIssuer {
+  readonly issuer: string;
+  readonly audience: string;
+  verifier(kid: string): Promise<{ alg: string; key: CryptoKey } | undefined>;
+  isRevoked(jti: string): boolean | Promise<boolean>;
+}
+
 export interface PolicyDeps {
   readonly store: Store;
   readonly now: () => number;
@@ -100,6 +109,8 @@ export interface PolicyDeps {
   readonly memoryBuckets: MemoryBucketBackend;
   /** Shared token buckets, present when Redis is configured. */
   readonly sharedBuckets?: TokenBucketBackend;
+  /** Present when the config has an `oauth` section. */
+  readonly localIssuer?: LocalIssuer;
   /** The Redis client when configured, for rate-limiter-flexible. */
   readonly redis?: unknown;
   /** Told the id of every credential revoked or rotated in this process. */

@@ -24,6 +24,7 @@ export const Errors = {
   GW_PATH_INVALID: defineError('GW_PATH_INVALID', 400, 'The request path is not acceptable'),
   GW_AUTH_REQUIRED: defineError('GW_AUTH_REQUIRED', 401, 'Valid credentials are required'),
   GW_AUTH_FORBIDDEN: defineError('GW_AUTH_FORBIDDEN', 403, 'The credential does not allow this call'),
+  GW_AUTH_INSUFFICIENT_SCOPE: defineError('GW_AUTH_INSUFFICIENT_SCOPE', 403, 'The token lacks a scope this call needs'),
   GW_RATE_LIMITED: defineError('GW_RATE_LIMITED', 429, 'Rate limit exceeded'),
   GW_QUOTA_EXCEEDED: defineError('GW_QUOTA_EXCEEDED', 429, 'Quota exhausted for this period'),
   GW_LIMITER_UNAVAILABLE: defineError('GW_LIMITER_UNAVAILABLE', 503, 'Rate limiter unavailable'),

@@ -3,6 +3,8 @@ import type { PolicyDefinition } from './contract.ts';
 import { apiKeyPolicy } from './api-key/api-key.ts';
 import { bodyLimitPolicy } from './body-limit/body-limit.ts';
 import { corsPolicy } from './cors/cors.ts';
+import { jwtPolicy } from './jwt/jwt.ts';
+import { scopesPolicy } from './scopes/scopes.ts';
 import { ipFilterPolicy } from './ip-filter/ip-filter.ts';
 import { quotaPolicy } from './quota/quota.ts';
 import { rateLimitPolicy } from './rate-limit/rate-limit.ts';
@@ -14,7 +16,9 @@ export const POLICIES: readonly PolicyDefinition<any>[] = [
   corsPolicy,
   bodyLimitPolicy,
   apiKeyPolicy,
+  jwtPolicy,
   tenantPolicy,
+  scopesPolicy,
   rateLimitPolicy,
   quotaPolicy,
   validatePolicy,

@@ -4,7 +4,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { StoreConflictError, type ApiKeyRecord, type App, type NewApiKey, type Store, type Tenant } from './store.ts';
+import { StoreConflictError, type ApiKeyRecord, type App, type NewApiKey, type OAuthClient, type SigningKey, type Store, type Tenant } from './store.ts';
 
 export const MIGRATIONS: readonly { version: number; name: string; sql: string }[] = [
   {
@@ -35,7 +35,92 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
       CREATE INDEX api_keys_app ON api_keys(app_id);
     `,
   },
+  {
+    version: 2,
+    name: 'oauth',
+    sql: `
+      CREATE TABLE oauth_clients (
+        id TEXT PRIMARY KEY,
+        tenant_id TEXT NOT NULL REFERENCES tenants(id),
+        app_id TEXT NOT NULL REFERENCES apps(id),
+        name TEXT NOT NULL,
+        secret_hash TEXT,
+        jwks TEXT,
+        jwks_uri TEXT,
+        scopes TEXT NOT NULL,
+        token_lifetime_seconds INTEGER NOT NULL,
+        created_at TEXT NOT NULL,
+        revoked_at TEXT
+      );
+      CREATE INDEX oauth_clients_app ON oauth_clients(app_id);
+      CREATE TABLE signing_keys (
+        kid TEXT PRIMARY KEY,
+        alg TEXT NOT NULL,
+        public_jwk TEXT NOT NULL,
+        private_jwk_enc TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('next', 'active', 'retired')),
+        created_at TEXT NOT NULL,
+        activated_at TEXT,
+        retired_at TEXT,
+        remove_after TEXT
+      );
+      CREATE TABLE revoked_tokens (jti TEXT PRIMARY KEY, expires_at TEXT NOT NULL);
+      CREATE TABLE used_once (id TEXT PRIMARY KEY, expires_at TEXT NOT NULL);
+    `,
+  },
 ];
+
+interface ClientRow {
+  id: string;
+  tenant_id: string;
+  app_id: string;
+  name: string;
+  secret_hash: string | null;
+  jwks: string | null;
+  jwks_uri: string | null;
+  scopes: string;
+  token_lifetime_seconds: number;
+  created_at: string;
+  revoked_at: string | null;
+}
+
+const toClient = (r: ClientRow): OAuthClient => ({
+  id: r.id,
+  tenantId: r.tenant_id,
+  appId: r.app_id,
+  name: r.name,
+  secretHash: r.secret_hash,
+  jwks: r.jwks ? (JSON.parse(r.jwks) as OAuthClient['jwks']) : null,
+  jwksUri: r.jwks_uri,
+  scopes: JSON.parse(r.scopes) as string[],
+  tokenLifetimeSeconds: r.token_lifetime_seconds,
+  createdAt: r.created_at,
+  revokedAt: r.revoked_at,
+});
+
+interface SigningKeyRow {
+  kid: string;
+  alg: string;
+  public_jwk: string;
+  private_jwk_enc: string;
+  status: SigningKey['status'];
+  created_at: string;
+  activated_at: string | null;
+  retired_at: string | null;
+  remove_after: string | null;
+}
+
+const toSigningKey = (r: SigningKeyRow): SigningKey => ({
+  kid: r.kid,
+  alg: r.alg,
+  publicJwk: JSON.parse(r.public_jwk) as Record<string, unknown>,
+  privateJwkEnc: r.private_jwk_enc,
+  status: r.status,
+  createdAt: r.created_at,
+  activatedAt: r.activated_at,
+  retiredAt: r.retired_at,
+  removeAfter: r.remove_after,
+});
 
 interface KeyRow {
   id: string;
@@ -128,6 +213,29 @@ export function createSqliteStore(opts: { file: string; now?: () => Date }): Sto
     rotateKey: db.prepare(
       'UPDATE api_keys SET rotated_to = ?, expires_at = CASE WHEN expires_at IS NULL OR expires_at > ? THEN ? ELSE expires_at END WHERE id = ?',
     ),
+    insClient: db.prepare(
+      `INSERT INTO oauth_clients (id, tenant_id, app_id, name, secret_hash, jwks, jwks_uri, scopes, token_lifetime_seconds, created_at)
+       VALUES (@id, @tenant_id, @app_id, @name, @secret_hash, @jwks, @jwks_uri, @scopes, @token_lifetime_seconds, @created_at)`,
+    ),
+    getClient: db.prepare('SELECT * FROM oauth_clients WHERE id = ?'),
+    listClients: db.prepare(
+      `SELECT * FROM oauth_clients WHERE (@tenant IS NULL OR tenant_id = @tenant) AND (@app IS NULL OR app_id = @app)
+       ORDER BY created_at, id`,
+    ),
+    revokeClient: db.prepare('UPDATE oauth_clients SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL'),
+    listSigning: db.prepare('SELECT * FROM signing_keys ORDER BY created_at, kid'),
+    putSigning: db.prepare(
+      `INSERT INTO signing_keys (kid, alg, public_jwk, private_jwk_enc, status, created_at, activated_at, retired_at, remove_after)
+       VALUES (@kid, @alg, @public_jwk, @private_jwk_enc, @status, @created_at, @activated_at, @retired_at, @remove_after)
+       ON CONFLICT (kid) DO UPDATE SET status = excluded.status, activated_at = excluded.activated_at,
+         retired_at = excluded.retired_at, remove_after = excluded.remove_after`,
+    ),
+    delSigning: db.prepare('DELETE FROM signing_keys WHERE kid = ?'),
+    revokeToken: db.prepare('INSERT OR IGNORE INTO revoked_tokens (jti, expires_at) VALUES (?, ?)'),
+    isRevoked: db.prepare('SELECT 1 AS x FROM revoked_tokens WHERE jti = ?'),
+    useOnce: db.prepare('INSERT OR IGNORE INTO used_once (id, expires_at) VALUES (?, ?)'),
+    purgeRevoked: db.prepare('DELETE FROM revoked_tokens WHERE expires_at < ?'),
+    purgeOnce: db.prepare('DELETE FROM used_once WHERE expires_at < ?'),
   };
 
   const conflict = (err: unknown): never => {
@@ -195,6 +303,55 @@ export function createSqliteStore(opts: { file: string; now?: () => Date }): Sto
     revokeApiKey: (id, at) => q.revokeKey.run(at, id).changes > 0,
     markRotated(oldId, newId, expiresAt) {
       q.rotateKey.run(newId, expiresAt, expiresAt, oldId);
+    },
+    createOAuthClient(c) {
+      const createdAt = now().toISOString();
+      try {
+        q.insClient.run({
+          id: c.id,
+          tenant_id: c.tenantId,
+          app_id: c.appId,
+          name: c.name,
+          secret_hash: c.secretHash,
+          jwks: c.jwks ? JSON.stringify(c.jwks) : null,
+          jwks_uri: c.jwksUri,
+          scopes: JSON.stringify(c.scopes),
+          token_lifetime_seconds: c.tokenLifetimeSeconds,
+          created_at: createdAt,
+        });
+      } catch (err) {
+        conflict(err);
+      }
+      return { ...c, createdAt, revokedAt: null };
+    },
+    getOAuthClient: (id) => {
+      const r = q.getClient.get(id) as ClientRow | undefined;
+      return r && toClient(r);
+    },
+    listOAuthClients: (f = {}) =>
+      (q.listClients.all({ tenant: f.tenantId ?? null, app: f.appId ?? null }) as ClientRow[]).map(toClient),
+    revokeOAuthClient: (id, at) => q.revokeClient.run(at, id).changes > 0,
+    listSigningKeys: () => (q.listSigning.all() as SigningKeyRow[]).map(toSigningKey),
+    putSigningKey(k: SigningKey) {
+      q.putSigning.run({
+        kid: k.kid,
+        alg: k.alg,
+        public_jwk: JSON.stringify(k.publicJwk),
+        private_jwk_enc: k.privateJwkEnc,
+        status: k.status,
+        created_at: k.createdAt,
+        activated_at: k.activatedAt,
+        retired_at: k.retiredAt,
+        remove_after: k.removeAfter,
+      });
+    },
+    deleteSigningKey: (kid) => void q.delSigning.run(kid),
+    revokeToken: (jti, expiresAt) => q.revokeToken.run(jti, expiresAt).changes > 0,
+    isTokenRevoked: (jti) => q.isRevoked.get(jti) !== undefined,
+    useOnce: (id, expiresAt) => q.useOnce.run(id, expiresAt).changes > 0,
+    purgeExpired(at) {
+      q.purgeRevoked.run(at);
+      q.purgeOnce.run(at);
     },
     transaction: (fn) => db.transaction(fn)(),
     ping() {

@@ -57,7 +57,7 @@ export interface TestGateway extends RunningGateway {
   issueKey(opts?: { tenant?: string; app?: string; scopes?: string[]; apis?: string[]; expiresAt?: string }): string;
 }
 
-export async function startTestGateway(yaml: string, opts: { env?: Record<string, string>; redisUrl?: string; now?: () => number } = {}): Promise<TestGateway> {
+export async function startTestGateway(yaml: string, opts: { env?: Record<string, string>; redisUrl?: string; now?: () => number; port?: number } = {}): Promise<TestGateway> {
   const dir = mkdtempSync(join(tmpdir(), 'qgw-test-'));
   const configFile = join(dir, 'gateway.yaml');
   writeFileSync(configFile, yaml);
@@ -70,7 +70,8 @@ export async function startTestGateway(yaml: string, opts: { env?: Record<string
     store,
     logger,
     adminToken: ADMIN_TOKEN,
-    listen: { host: '127.0.0.1', port: 0 },
+    masterKey: Buffer.alloc(32, 7),
+    listen: { host: '127.0.0.1', port: opts.port ?? 0 },
     admin: { host: '127.0.0.1', port: 0 },
     redisUrl: opts.redisUrl,
     now: opts.now,

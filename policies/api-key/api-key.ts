@@ -22,6 +22,7 @@ interface Entry {
 
 interface ApiKeyConfig {
   cacheTtlMs: number;
+  optional: boolean;
 }
 
 const DUMMY_HASH = hashApiKeyBytes('qk_000000000000_dummy');
@@ -42,6 +43,11 @@ export const apiKeyPolicy = definePolicy<ApiKeyConfig>({
     type: 'object',
     additionalProperties: false,
     properties: {
+      optional: {
+        type: 'boolean',
+        default: false,
+        description: 'When no API key is sent, pass the call on for another auth policy (jwt) or for tenant/scopes to refuse.',
+      },
       cacheTtlMs: {
         type: 'integer',
         minimum: 0,
@@ -83,6 +89,7 @@ export const apiKeyPolicy = definePolicy<ApiKeyConfig>({
     };
     return function apiKey(ctx) {
       const key = readKey(ctx.req.headers);
+      if (key === undefined && config.optional) return;
       const id = key ? parseApiKey(key) : undefined;
       const now = deps.now();
       const entry = id ? lookup(id, now) : undefined;
