@@ -353,7 +353,8 @@ export function createSqliteStore(opts: { file: string; now?: () => Date }): Sto
       q.purgeRevoked.run(at);
       q.purgeOnce.run(at);
     },
-    transaction: (fn) => db.transaction(fn)(),
+    // IMMEDIATE: a check-then-write from two processes serializes instead of failing with BUSY.
+    transaction: (fn) => db.transaction(fn).immediate(),
     ping() {
       db.prepare('SELECT 1').get();
       return true;

@@ -51,9 +51,13 @@ before(async () => {
   const config = join(dir, 'gateway.yaml');
   writeFileSync(
     config,
+    `oauth:\n  issuer: http://127.0.0.1:1\n  audience: quant\n` +
     partnerConfig('${CORE_URL}', {
       openapi: false,
       policies: `      - policy: api-key
+        config: { optional: true }
+      - policy: jwt
+        config: { optional: true, issuers: [{ issuer: self }] }
       - policy: rate-limit
         config: { capacity: ${CAPACITY}, refillPerSecond: 0.01, key: [credential], onStoreError: open }`,
     }),
@@ -122,5 +126,41 @@ test('Redis killed during load: fail-open onto local buckets, no 5xx from the ga
     assert.match(metrics, /qgw_limiter_decisions_total\{policy="default",decision="fallback"\} [1-9]/);
     const ready = await fetch(`${g.adminUrl}/readyz`);
     assert.equal(ready.status, 503, 'readiness reports Redis down');
+  }
+});
+
+test('a token revoked through one process is refused by the other at once (Redis), until it expires', async () => {
+  const redis2 = await startRedis();
+  // The outage test killed the first Redis; this one uses a fresh pair of processes on a new one.
+  const dir = mkdtempSync(join(tmpdir(), 'qgw-mp-oauth-'));
+  const config = join(dir, 'gateway.yaml');
+  writeFileSync(
+    config,
+    `oauth:\n  issuer: http://127.0.0.1:1\n  audience: quant\n` +
+      partnerConfig('${CORE_URL}', { openapi: false, policies: '      - policy: jwt\n        config: { issuers: [{ issuer: self }] }' }),
+  );
+  const env = { QGW_CONFIG: config, QGW_DATA_DIR: dir, QGW_HOST: '127.0.0.1', QGW_PORT: '0', QGW_ADMIN_PORT: '0', QGW_ADMIN_TOKEN: ADMIN_TOKEN, QGW_DEMO: '0', CORE_URL: upstream.url, REDIS_URL: redis2.url, LOG_LEVEL: 'silent', QGW_MASTER_KEY: Buffer.alloc(32, 3).toString('base64') };
+  try {
+    const [a, b] = [await startProcess(env), await startProcess(env)];
+    const h = { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' };
+    const post = (path: string, body: unknown) => fetch(`${a.adminUrl}/admin${path}`, { method: 'POST', headers: h, body: JSON.stringify(body) }).then((r) => r.json() as Promise<Record<string, string>>);
+    await post('/tenants', { id: 'rv', name: 'rv' });
+    await post('/apps', { id: 'rv-app', tenantId: 'rv', name: 'rv' });
+    const client = await post('/oauth/clients', { appId: 'rv-app' });
+    const basic = `Basic ${Buffer.from(`${client.id}:${client.clientSecret}`).toString('base64')}`;
+    const form = (body: Record<string, string>) => ({ method: 'POST', headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(body).toString() });
+    const token = ((await (await fetch(`${a.url}/oauth/token`, form({ grant_type: 'client_credentials' }))).json()) as { access_token: string }).access_token;
+    const callB = async () => (await fetch(`${b.url}/v1/work-orders`, { headers: { authorization: `Bearer ${token}` } })).status;
+    assert.equal(await callB(), 200);
+    assert.equal((await fetch(`${a.url}/oauth/revoke`, form({ token }))).status, 200);
+    assert.equal(await callB(), 401);
+    const jti = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()).jti as string;
+    const { Redis } = await import('ioredis');
+    const r = new Redis(redis2.url);
+    const ttl = await r.pttl(`qgw:revoked:${jti}`);
+    r.disconnect();
+    assert.ok(ttl > 0 && ttl <= 3_600_000 + 1000, `the revocation lives in Redis until the token expires (pttl ${ttl})`);
+  } finally {
+    await redis2.kill();
   }
 });

@@ -75,9 +75,18 @@ export function createSigningKeys(o: { store: Store; box: SecretBox; now: () => 
 
   const self: SigningKeys = {
     async ensure(alg) {
-      const all = o.store.listSigningKeys();
-      if (!all.some((k) => k.status === 'active')) o.store.putSigningKey(await make(alg, 'active'));
-      if (!all.some((k) => k.status === 'next')) o.store.putSigningKey(await make(alg, 'next'));
+      const before = o.store.listSigningKeys();
+      const needActive = !before.some((k) => k.status === 'active');
+      const needNext = !before.some((k) => k.status === 'next');
+      if (needActive || needNext) {
+        const candidates = { active: needActive ? await make(alg, 'active') : undefined, next: needNext ? await make(alg, 'next') : undefined };
+        // Check again inside one transaction: processes starting together create one pair only.
+        o.store.transaction(() => {
+          const now = o.store.listSigningKeys();
+          if (candidates.active && !now.some((k) => k.status === 'active')) o.store.putSigningKey(candidates.active);
+          if (candidates.next && !now.some((k) => k.status === 'next')) o.store.putSigningKey(candidates.next);
+        });
+      }
       await reload();
     },
     async rotate(alg, maxLifetime) {
@@ -89,7 +98,8 @@ export function createSigningKeys(o: { store: Store; box: SecretBox; now: () => 
         const active = all.find((k) => k.status === 'active');
         const next = all.find((k) => k.status === 'next');
         if (active) {
-          o.store.putSigningKey({ ...active, status: 'retired', retiredAt: iso(now), removeAfter: iso(now + maxLifetime * 1000) });
+          // Published past the last expiry by a minute, so verifiers with clock skew still find it.
+          o.store.putSigningKey({ ...active, status: 'retired', retiredAt: iso(now), removeAfter: iso(now + maxLifetime * 1000 + 60_000) });
         }
         let promoted: SigningKey;
         if (next) {
