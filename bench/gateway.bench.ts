@@ -1,8 +1,9 @@
 // Gateway benchmark: one command (npm run bench) that starts a bare upstream and, in the same
 // run, measures it directly, through the gateway with no policies, and through the gateway with
-// api-key + rate-limit + validate (GET and POST). Each target gets a throughput run (fixed
-// concurrency) and a latency run at a fixed 1,000 req/s; the report gives ratios against the
-// baselines measured in this run, never absolute thresholds.
+// api-key + rate-limit + validate (GET and POST), then the same chain with a JWT access token
+// instead of the key. Each target gets a throughput run (fixed concurrency) and a latency run at a
+// fixed 1,000 req/s; the report gives ratios against the baselines measured in this run, never
+// absolute thresholds.
 //
 // BENCH_SECONDS (default 10) sets each run's length; BENCH_CONNECTIONS (default 32) the
 // concurrency of throughput runs.
@@ -68,6 +69,9 @@ async function measure(url: string, o: { method?: 'GET' | 'POST'; headers?: Reco
 
 function gatewayConfig(policies: string): string {
   return `
+oauth:
+  issuer: http://127.0.0.1:1
+  audience: quant-partner-api
 upstreams:
   - name: core
     target: \${CORE_URL}
@@ -112,6 +116,17 @@ async function issueKey(adminUrl: string): Promise<string> {
   return (await post('/keys', { appId: 'bench-app', scopes: ['work-orders:write'] })).key!;
 }
 
+async function issueToken(url: string, adminUrl: string): Promise<string> {
+  const h = { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' };
+  const c = (await fetch(`${adminUrl}/admin/oauth/clients`, { method: 'POST', headers: h, body: JSON.stringify({ appId: 'bench-app', scopes: ['work-orders:write'] }) }).then((r) => r.json())) as Record<string, string>;
+  const r = await fetch(`${url}/oauth/token`, {
+    method: 'POST',
+    headers: { authorization: `Basic ${Buffer.from(`${c.id}:${c.clientSecret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+    body: 'grant_type=client_credentials',
+  });
+  return ((await r.json()) as { access_token: string }).access_token;
+}
+
 const fmt = (n: number, d = 0) => n.toFixed(d).padStart(8);
 
 async function main() {
@@ -136,6 +151,10 @@ async function main() {
   const full = await startGateway(
     'full',
     `      - policy: api-key
+        config: { optional: true }
+      - policy: jwt
+        config: { optional: true, issuers: [{ issuer: self }] }
+      - policy: tenant
       - policy: rate-limit
         config: { capacity: 1000000, refillPerSecond: 1000000, key: [credential] }
       - policy: validate`,
@@ -145,6 +164,9 @@ async function main() {
   const headers = { 'x-api-key': key };
   await run('gateway, api-key+rate-limit+validate, GET', `${full.url}/v1/work-orders?limit=10`, { headers });
   await run('gateway, api-key+rate-limit+validate, POST', `${full.url}/v1/work-orders`, { method: 'POST', body: BODY, headers });
+  const bearer = { authorization: `Bearer ${await issueToken(full.url, full.adminUrl)}` };
+  await run('gateway, jwt+rate-limit+validate, GET', `${full.url}/v1/work-orders?limit=10`, { headers: bearer });
+  await run('gateway, jwt+rate-limit+validate, POST', `${full.url}/v1/work-orders`, { method: 'POST', body: BODY, headers: bearer });
   await stop(full.child);
 
   const by = (l: string) => rows.find((r) => r[0] === l)!;
@@ -164,6 +186,11 @@ async function main() {
       `${m}: no policies / direct throughput     = ${(n[1].rps / d[1].rps).toFixed(3)}`,
       `${m}: added latency at ${RATE} req/s, full chain over direct: p50 +${(f[2].p50 - d[2].p50).toFixed(2)} ms (target ≤ 1), p99 +${(f[2].p99 - d[2].p99).toFixed(2)} ms (target ≤ 5)`,
     );
+  }
+  for (const m of ['GET', 'POST']) {
+    const k = by(`gateway, api-key+rate-limit+validate, ${m}`);
+    const j = by(`gateway, jwt+rate-limit+validate, ${m}`);
+    lines.push(`${m}: jwt chain / api-key chain throughput = ${(j[1].rps / k[1].rps).toFixed(3)} (target ≥ 0.9)`);
   }
   process.stdout.write(lines.join('\n') + '\n');
   for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');

@@ -79,15 +79,20 @@ apps
     print(await call(cmd, 'POST', '/apps', { tenantId: o.tenant, name: o.name, ...(o.id ? { id: o.id } : {}) })),
   );
 
+/** A `list` subcommand filtered by --tenant and --app. */
+function listByOwner(parent: Command, path: string) {
+  parent
+    .command('list')
+    .option('--tenant <id>')
+    .option('--app <id>')
+    .action(async (o: { tenant?: string; app?: string }, cmd: Command) => {
+      const q = new URLSearchParams(Object.entries(o).filter(([, v]) => v) as [string, string][]);
+      print(await call(cmd, 'GET', `${path}${q.size ? `?${q}` : ''}`));
+    });
+}
+
 const keys = program.command('keys').description('API keys (the secret is printed once, at creation)');
-keys
-  .command('list')
-  .option('--tenant <id>')
-  .option('--app <id>')
-  .action(async (o: { tenant?: string; app?: string }, cmd: Command) => {
-    const q = new URLSearchParams(Object.entries(o).filter(([, v]) => v) as [string, string][]);
-    print(await call(cmd, 'GET', `/keys${q.size ? `?${q}` : ''}`));
-  });
+listByOwner(keys, '/keys');
 keys
   .command('create')
   .requiredOption('--app <id>')
@@ -113,6 +118,34 @@ keys
   .action(async (id: string, o: { overlap: string }, cmd: Command) =>
     print(await call(cmd, 'POST', `/keys/${encodeURIComponent(id)}/rotate`, { overlapSeconds: Number(o.overlap) })),
   );
+
+const clients = program.command('clients').description('OAuth 2.0 clients (a secret is printed once, at creation)');
+listByOwner(clients, '/oauth/clients');
+clients
+  .command('create')
+  .requiredOption('--app <id>')
+  .option('--name <name>', 'label', 'default')
+  .option('--scopes <list>', 'comma-separated scopes the client may ask for', '')
+  .option('--lifetime <seconds>', 'access token lifetime', '3600')
+  .option('--jwks-file <file>', 'public JWK Set for private_key_jwt (no secret is issued)')
+  .option('--jwks-uri <url>', 'URL of the public JWK Set for private_key_jwt')
+  .action(async (o: { app: string; name: string; scopes: string; lifetime: string; jwksFile?: string; jwksUri?: string }, cmd: Command) =>
+    print(
+      await call(cmd, 'POST', '/oauth/clients', {
+        appId: o.app,
+        name: o.name,
+        scopes: list(o.scopes),
+        tokenLifetimeSeconds: Number(o.lifetime),
+        ...(o.jwksFile ? { jwks: JSON.parse(readFileSync(o.jwksFile, 'utf8')) } : {}),
+        ...(o.jwksUri ? { jwksUri: o.jwksUri } : {}),
+      }),
+    ),
+  );
+clients.command('revoke <id>').action(async (id: string, _o, cmd: Command) => print(await call(cmd, 'POST', `/oauth/clients/${encodeURIComponent(id)}/revoke`)));
+
+const signing = program.command('signing-keys').description('the authorization server signing keys');
+signing.command('list').action(async (_o, cmd: Command) => print(await call(cmd, 'GET', '/oauth/signing-keys')));
+signing.command('rotate').description('next → active, active → retired (published until its tokens expire)').action(async (_o, cmd: Command) => print(await call(cmd, 'POST', '/oauth/signing-keys/rotate')));
 
 program.command('reload').description('reload the config file').action(async (_o, cmd: Command) => print(await call(cmd, 'POST', '/reload')));
 const config = program.command('config').description('configuration');

@@ -103,6 +103,7 @@ function printDemo(accounts: Awaited<ReturnType<typeof startGateway>>['accounts'
     accounts.createTenant({ id: 'demo', name: 'Demo Field Services' });
     accounts.createApp({ id: 'demo-app', tenantId: 'demo', name: 'Demo app' });
     const { key } = accounts.issueKey({ appId: 'demo-app', name: 'demo', scopes: ['work-orders:write', 'customers:write'], apis: ['partner'] });
+    const oauthClient = accounts.createClient({ appId: 'demo-app', name: 'demo', scopes: ['work-orders:write', 'customers:write'], tokenLifetimeSeconds: 3600 });
     out.push(
       '',
       'Quant Gateway is running. A demo tenant and app were created; this API key is shown once:',
@@ -118,6 +119,12 @@ function printDemo(accounts: Awaited<ReturnType<typeof startGateway>>['accounts'
       `  curl -s -H "X-API-Key: $QGW_KEY" -H 'Content-Type: application/json' -d '{"priority":"sometime"}' ${url}/v1/work-orders`,
       `  # a burst past the rate limit (10 burst, 2/s): the last calls answer 429`,
       `  for i in $(seq 15); do curl -s -o /dev/null -w '%{http_code} ' -H "X-API-Key: $QGW_KEY" ${url}/v1/work-orders; done; echo`,
+      '',
+      'OAuth 2.0 client credentials (this client secret is also shown once):',
+      '',
+      `  export QGW_CLIENT_ID=${oauthClient.client.id} QGW_CLIENT_SECRET=${oauthClient.secret}`,
+      `  export QGW_TOKEN=$(curl -s -u "$QGW_CLIENT_ID:$QGW_CLIENT_SECRET" -d grant_type=client_credentials ${url}/oauth/token | node -pe 'JSON.parse(require("fs").readFileSync(0)).access_token')`,
+      `  curl -s -H "Authorization: Bearer $QGW_TOKEN" ${url}/v1/work-orders`,
       '',
       `Admin API: ${adminUrl}/admin (Authorization: Bearer ${tokenHint})`,
       '',

@@ -166,6 +166,10 @@ describe('CLI', () => {
       assert.equal((await request(gw.url).get('/v1/work-orders').set('X-API-Key', k.key)).status, 200);
       const listed = await cli('keys', 'list', '--tenant', 'initech');
       assert.equal(listed.items[0].id, k.id);
+      const c = await cli('clients', 'create', '--app', 'tps', '--scopes', 'work-orders:read');
+      assert.match(c.clientSecret, /^[A-Za-z0-9_-]{43}$/);
+      assert.equal((await cli('clients', 'list', '--app', 'tps')).items[0].id, c.id);
+      assert.equal((await cli('clients', 'revoke', c.id)).revokedAt !== null, true);
       await cli('keys', 'revoke', k.id);
       assert.equal((await request(gw.url).get('/v1/work-orders').set('X-API-Key', k.key)).status, 401);
       const bad = await run(process.execPath, ['--import', 'tsx', join(ROOT, 'gateway/cli.ts'), '--admin-url', gw.adminUrl, '--token', 'nope', 'tenants', 'list']).catch((e: { code: number; stderr: string }) => e);
