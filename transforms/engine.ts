@@ -1,0 +1,515 @@
+// The mapping engine. A mapping document (YAML or JSON, schema in mapping-schema.ts) says how a
+// canonical record becomes target objects; it is compiled once, at load: paths become direct
+// property reads, value maps become lookups, JSONata expressions are compiled, the target's JSON
+// Schema is compiled. A reverse mapping (target → canonical) is derived from the same document
+// for every field that can be undone. Applying a mapping never truncates or drops silently: a
+// record that fails is refused with every reason, each with a pointer into the output, the input
+// and the mapping.
+//
+// Errors at load: XFORM_MAPPING_INVALID (schema), XFORM_EXPRESSION_INVALID (JSONata),
+// XFORM_MAP_NOT_REVERSIBLE. Errors of a record: XFORM_REQUIRED, XFORM_COERCION, XFORM_LOOKUP,
+// XFORM_OUTPUT_INVALID, XFORM_EXPRESSION_FAILED.
+import jsonata from 'jsonata';
+import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
+import { CoercionError, forward, reverse as reverseCoercion, type Coerce, type CoercionName, type CoercionOptions } from './coerce.ts';
+import { MAPPING_SCHEMA } from './mapping-schema.ts';
+
+export interface FieldSpec {
+  path?: string;
+  expr?: string;
+  const?: unknown;
+  lookup?: { type: string; path: string };
+  fields?: Record<string, FieldSpec>;
+  each?: string;
+  map?: Record<string, unknown>;
+  reverseMap?: Record<string, unknown>;
+  default?: unknown;
+  required?: boolean;
+  type?: CoercionName;
+  zone?: string;
+  country?: string;
+  currency?: string;
+  when?: string;
+  truncate?: number;
+  reverse?: boolean;
+}
+
+export interface MappingDocument {
+  name: string;
+  description?: string;
+  source: string;
+  target: { system: string; object: string };
+  /** Emit one target record per element of this array of the source. */
+  records?: string;
+  fields: Record<string, FieldSpec>;
+}
+
+export interface MappingProblem {
+  code: string;
+  message: string;
+  /** Where in the output (target record), when it applies. */
+  pointer?: string;
+  /** Where in the input. */
+  inputPointer?: string;
+  /** Where in the mapping document. */
+  mappingPointer?: string;
+  /** Which emitted record, for `records` mappings. */
+  record?: number;
+}
+
+export class MappingLoadError extends Error {
+  constructor(
+    readonly file: string,
+    readonly problems: MappingProblem[],
+  ) {
+    super(`${file}: ${problems.map((p) => `${p.mappingPointer ?? ''} ${p.message}`).join('; ')}`);
+  }
+}
+
+/** How a mapping reaches the hub's id map. */
+export interface IdMap {
+  /** The target system's id of a Quant record, or undefined. */
+  externalId(system: string, type: string, quantId: string): string | undefined;
+  /** The Quant id of a target system's record, or undefined. */
+  quantId(system: string, type: string, externalId: string): string | undefined;
+}
+
+export type Result = { ok: true; records: Record<string, unknown>[] } | { ok: false; records: Record<string, unknown>[]; errors: MappingProblem[] };
+
+export interface CompiledMapping {
+  readonly document: Readonly<MappingDocument>;
+  readonly name: string;
+  /** True when some field uses JSONata, whose evaluation is asynchronous. */
+  readonly async: boolean;
+  apply(input: unknown, ids?: IdMap): Result | Promise<Result>;
+  /** Target records → canonical (partial: what the mapping carries back). */
+  reverse(records: readonly Record<string, unknown>[], ids?: IdMap): { ok: boolean; value: Record<string, unknown>; errors: MappingProblem[] };
+}
+
+const NO_IDS: IdMap = { externalId: () => undefined, quantId: () => undefined };
+
+// ---- paths: compiled to direct property reads ----
+
+type Getter = (o: unknown) => unknown;
+
+function segmentsOf(path: string): string[] {
+  return path.split('.').filter(Boolean);
+}
+
+/** Reads `a.b.c` with one closure per length, no per-record parsing. */
+export function compileGetter(path: string): Getter {
+  const s = segmentsOf(path);
+  const at = (o: unknown, k: string) => (o !== null && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined);
+  switch (s.length) {
+    case 0:
+      return (o) => o;
+    case 1: {
+      const [a] = s as [string];
+      return (o) => at(o, a);
+    }
+    case 2: {
+      const [a, b] = s as [string, string];
+      return (o) => at(at(o, a), b);
+    }
+    case 3: {
+      const [a, b, c] = s as [string, string, string];
+      return (o) => at(at(at(o, a), b), c);
+    }
+    default:
+      return (o) => s.reduce<unknown>(at, o);
+  }
+}
+
+function setPath(target: Record<string, unknown>, segments: readonly string[], value: unknown) {
+  let o = target;
+  for (let i = 0; i < segments.length - 1; i++) {
+    const k = segments[i]!;
+    if (o[k] === undefined || o[k] === null || typeof o[k] !== 'object') o[k] = {};
+    o = o[k] as Record<string, unknown>;
+  }
+  o[segments[segments.length - 1]!] = value;
+}
+
+const pointerOf = (segments: readonly (string | number)[]) => segments.map((s) => `/${String(s).replace(/~/g, '~0').replace(/\//g, '~1')}`).join('');
+const esc = (s: string) => s.replace(/~/g, '~0').replace(/\//g, '~1');
+
+// ---- compiled fields ----
+
+interface Scope {
+  root: unknown;
+  item: unknown;
+  itemPointer: string;
+}
+
+interface Ctx {
+  ids: IdMap;
+  errors: MappingProblem[];
+  pending: Promise<void>[];
+  record: number;
+}
+
+type Emit = (scope: Scope, out: Record<string, unknown>, ctx: Ctx, outPointer: string) => void;
+
+interface Reverser {
+  (record: unknown, canonical: Record<string, unknown>, ids: IdMap, errors: MappingProblem[]): void;
+}
+
+interface CompileEnv {
+  file: string;
+  system: string;
+  problems: MappingProblem[];
+  async: boolean;
+}
+
+/** A path relative to the current item, or to the root with `$.`. */
+function sourceOf(path: string): { fromRoot: boolean; get: Getter; segments: string[] } {
+  const fromRoot = path.startsWith('$.');
+  const p = fromRoot ? path.slice(2) : path;
+  return { fromRoot, get: compileGetter(p), segments: segmentsOf(p) };
+}
+
+function compileFields(fields: Record<string, FieldSpec>, env: CompileEnv, mapPtr: string): { emit: Emit; reversers: Reverser[] } {
+  const emits: Emit[] = [];
+  const reversers: Reverser[] = [];
+  for (const [name, spec] of Object.entries(fields)) {
+    const c = compileField(name, spec, env, `${mapPtr}/${esc(name)}`);
+    emits.push(c.emit);
+    if (c.reverse) reversers.push(c.reverse);
+  }
+  return {
+    emit: (scope, out, ctx, outPointer) => {
+      for (const e of emits) e(scope, out, ctx, outPointer);
+    },
+    reversers,
+  };
+}
+
+function compileField(name: string, spec: FieldSpec, env: CompileEnv, mapPtr: string): { emit: Emit; reverse?: Reverser } {
+  const coerceOpts: CoercionOptions = { zone: spec.zone, country: spec.country, currency: spec.currency };
+  const coerce: Coerce | undefined = spec.type ? forward(spec.type, coerceOpts) : undefined;
+  const map = spec.map;
+  let when: ReturnType<typeof jsonata> | undefined;
+  let expr: ReturnType<typeof jsonata> | undefined;
+  try {
+    if (spec.when) when = jsonata(spec.when);
+  } catch (err) {
+    env.problems.push({ code: 'XFORM_EXPRESSION_INVALID', message: `when: ${(err as Error).message}`, mappingPointer: `${mapPtr}/when` });
+  }
+  try {
+    if (spec.expr) expr = jsonata(spec.expr);
+  } catch (err) {
+    env.problems.push({ code: 'XFORM_EXPRESSION_INVALID', message: `expr: ${(err as Error).message}`, mappingPointer: `${mapPtr}/expr` });
+  }
+  if (when || expr) env.async = true;
+
+  // Nested object and array fields.
+  let nested: ReturnType<typeof compileFields> | undefined;
+  if (spec.fields) nested = compileFields(spec.fields, env, `${mapPtr}/fields`);
+  const each = spec.each ? sourceOf(spec.each) : undefined;
+  const src = spec.path ? sourceOf(spec.path) : undefined;
+  const lookupSrc = spec.lookup ? sourceOf(spec.lookup.path) : undefined;
+
+  const finish = (raw: unknown, scope: Scope, out: Record<string, unknown>, ctx: Ctx, outPointer: string, inputPointer?: string) => {
+    const at = `${outPointer}/${esc(name)}`;
+    let v = raw;
+    if (v !== undefined && v !== null && map) {
+      const key = String(v);
+      if (!(key in map)) {
+        ctx.errors.push({ code: 'XFORM_COERCION', message: `has no mapped value for "${key}"`, pointer: at, inputPointer, mappingPointer: `${mapPtr}/map`, record: ctx.record });
+        return;
+      }
+      v = map[key];
+    }
+    if ((v === undefined || v === null) && spec.default !== undefined) v = spec.default;
+    if (v === undefined || v === null) {
+      if (spec.required) ctx.errors.push({ code: 'XFORM_REQUIRED', message: 'is required but the source has no value', pointer: at, inputPointer, mappingPointer: mapPtr, record: ctx.record });
+      return;
+    }
+    if (coerce) {
+      try {
+        v = coerce(v);
+      } catch (err) {
+        if (!(err instanceof CoercionError)) throw err;
+        ctx.errors.push({ code: 'XFORM_COERCION', message: err.message, pointer: at, inputPointer, mappingPointer: `${mapPtr}/type`, record: ctx.record });
+        return;
+      }
+    }
+    if (spec.truncate !== undefined && typeof v === 'string' && v.length > spec.truncate) v = v.slice(0, spec.truncate);
+    out[name] = v;
+  };
+
+  const base = (scope: Scope) => scope.item;
+  let produce: Emit;
+  if (each) {
+    const item = nested!;
+    produce = (scope, out, ctx, outPointer) => {
+      const arr = each.get(each.fromRoot ? scope.root : base(scope));
+      if (arr === undefined || arr === null) return finish(undefined, scope, out, ctx, outPointer);
+      if (!Array.isArray(arr)) {
+        ctx.errors.push({ code: 'XFORM_COERCION', message: 'the source is not a list', pointer: `${outPointer}/${esc(name)}`, mappingPointer: `${mapPtr}/each`, record: ctx.record });
+        return;
+      }
+      const list: Record<string, unknown>[] = [];
+      const inBase = each.fromRoot ? pointerOf(each.segments) : `${scope.itemPointer}${pointerOf(each.segments)}`;
+      arr.forEach((el, i) => {
+        const o: Record<string, unknown> = {};
+        item.emit({ root: scope.root, item: el, itemPointer: `${inBase}/${i}` }, o, ctx, `${outPointer}/${esc(name)}/${i}`);
+        list.push(o);
+      });
+      finish(list.length > 0 ? list : undefined, scope, out, ctx, outPointer);
+    };
+  } else if (nested) {
+    produce = (scope, out, ctx, outPointer) => {
+      const o: Record<string, unknown> = {};
+      nested!.emit(scope, o, ctx, `${outPointer}/${esc(name)}`);
+      finish(Object.keys(o).length > 0 ? o : undefined, scope, out, ctx, outPointer);
+    };
+  } else if (lookupSrc) {
+    const type = spec.lookup!.type;
+    produce = (scope, out, ctx, outPointer) => {
+      const key = lookupSrc.get(lookupSrc.fromRoot ? scope.root : scope.item);
+      const inputPointer = lookupSrc.fromRoot ? pointerOf(lookupSrc.segments) : `${scope.itemPointer}${pointerOf(lookupSrc.segments)}`;
+      if (key === undefined || key === null) return finish(undefined, scope, out, ctx, outPointer, inputPointer);
+      const ext = ctx.ids.externalId(env.system, type, String(key));
+      if (ext === undefined) {
+        ctx.errors.push({ code: 'XFORM_LOOKUP', message: `no ${env.system} id is known for ${type} ${String(key)}`, pointer: `${outPointer}/${esc(name)}`, inputPointer, mappingPointer: `${mapPtr}/lookup`, record: ctx.record });
+        return;
+      }
+      finish(ext, scope, out, ctx, outPointer, inputPointer);
+    };
+  } else if (expr) {
+    const e = expr;
+    produce = (scope, out, ctx, outPointer) => {
+      ctx.pending.push(
+        e.evaluate(scope.item, { root: scope.root }).then(
+          (v: unknown) => finish(v, scope, out, ctx, outPointer),
+          () => void ctx.errors.push({ code: 'XFORM_EXPRESSION_FAILED', message: 'the expression failed on this record', pointer: `${outPointer}/${esc(name)}`, mappingPointer: `${mapPtr}/expr`, record: ctx.record }),
+        ),
+      );
+    };
+  } else if ('const' in spec) {
+    const value = spec.const;
+    produce = (scope, out, ctx, outPointer) => finish(value, scope, out, ctx, outPointer);
+  } else if (src) {
+    produce = (scope, out, ctx, outPointer) =>
+      finish(src.get(src.fromRoot ? scope.root : scope.item), scope, out, ctx, outPointer, src.fromRoot ? pointerOf(src.segments) : `${scope.itemPointer}${pointerOf(src.segments)}`);
+  } else {
+    env.problems.push({ code: 'XFORM_MAPPING_INVALID', message: 'a field needs path, expr, const, lookup, fields or each', mappingPointer: mapPtr });
+    produce = () => undefined;
+  }
+
+  let emit = produce;
+  if (when) {
+    const w = when;
+    emit = (scope, out, ctx, outPointer) => {
+      ctx.pending.push(
+        w.evaluate(scope.item, { root: scope.root }).then(
+          (ok: unknown) => {
+            if (ok === true) produce(scope, out, ctx, outPointer);
+          },
+          () => void ctx.errors.push({ code: 'XFORM_EXPRESSION_FAILED', message: 'the condition failed on this record', mappingPointer: `${mapPtr}/when`, record: ctx.record }),
+        ),
+      );
+    };
+  }
+
+  return { emit, reverse: spec.reverse === false ? undefined : compileReverse(name, spec, env, mapPtr, nested, each, src, lookupSrc) };
+}
+
+/** target value → canonical, for fields that can be undone. */
+function compileReverse(
+  name: string,
+  spec: FieldSpec,
+  env: CompileEnv,
+  mapPtr: string,
+  nested: ReturnType<typeof compileFields> | undefined,
+  each: ReturnType<typeof sourceOf> | undefined,
+  src: ReturnType<typeof sourceOf> | undefined,
+  lookupSrc: ReturnType<typeof sourceOf> | undefined,
+): Reverser | undefined {
+  let inverse: Map<string, unknown> | undefined;
+  if (spec.map) {
+    inverse = new Map();
+    const explicit = spec.reverseMap ?? {};
+    for (const [k, v] of Object.entries(spec.map)) {
+      const key = String(v);
+      if (inverse.has(key) && !(key in explicit)) {
+        env.problems.push({ code: 'XFORM_MAP_NOT_REVERSIBLE', message: `two values map to "${key}": give reverseMap or reverse: false`, mappingPointer: `${mapPtr}/map` });
+      }
+      inverse.set(key, k);
+    }
+    for (const [k, v] of Object.entries(explicit)) inverse.set(k, v);
+  }
+  const undo = spec.type ? reverseCoercion(spec.type, { zone: spec.zone, country: spec.country, currency: spec.currency }) : (v: unknown) => v;
+  if (!undo) return undefined;
+  const value = (raw: unknown) => {
+    let v = raw;
+    if (inverse && v !== undefined && v !== null) v = inverse.get(String(v));
+    return v === undefined || v === null ? undefined : undo(v);
+  };
+
+  if (each && nested) {
+    if (each.fromRoot) return undefined;
+    return (record, canonical, ids, errors) => {
+      const arr = (record as Record<string, unknown>)?.[name];
+      if (!Array.isArray(arr)) return;
+      const items = arr.map((el) => {
+        const o: Record<string, unknown> = {};
+        for (const r of nested.reversers) r(el, o, ids, errors);
+        return o;
+      });
+      setPath(canonical, each.segments, items);
+    };
+  }
+  if (nested) {
+    return (record, canonical, ids, errors) => {
+      const v = (record as Record<string, unknown>)?.[name];
+      if (v && typeof v === 'object') for (const r of nested.reversers) r(v, canonical, ids, errors);
+    };
+  }
+  if (lookupSrc && !lookupSrc.fromRoot) {
+    const type = spec.lookup!.type;
+    return (record, canonical, ids, errors) => {
+      const v = (record as Record<string, unknown>)?.[name];
+      if (v === undefined || v === null) return;
+      const q = ids.quantId(env.system, type, String(v));
+      if (q === undefined) errors.push({ code: 'XFORM_LOOKUP', message: `no Quant ${type} is known for ${env.system} id ${String(v)}`, pointer: `/${esc(name)}`, mappingPointer: `${mapPtr}/lookup` });
+      else setPath(canonical, lookupSrc.segments, q);
+    };
+  }
+  if (src && !src.fromRoot && spec.expr === undefined && !('const' in spec)) {
+    return (record, canonical, _ids, errors) => {
+      const raw = (record as Record<string, unknown>)?.[name];
+      try {
+        const v = value(raw);
+        if (v !== undefined) setPath(canonical, src.segments, v);
+      } catch (err) {
+        if (!(err instanceof CoercionError)) throw err;
+        errors.push({ code: 'XFORM_COERCION', message: err.message, pointer: `/${esc(name)}`, mappingPointer: `${mapPtr}/type` });
+      }
+    };
+  }
+  return undefined;
+}
+
+// ---- the mapping ----
+
+export interface CompileOptions {
+  file: string;
+  /** The target object's JSON Schema (output validation). */
+  schema?: Record<string, unknown>;
+}
+
+const docAjv = new Ajv2020({ allErrors: true, strict: true, strictRequired: false });
+const validateDoc = docAjv.compile(MAPPING_SCHEMA);
+const outAjv = new Ajv2020({ allErrors: true, strict: false });
+(addFormats as unknown as (a: Ajv2020) => void)(outAjv);
+const schemaCache = new WeakMap<object, ValidateFunction>();
+
+export function compileMapping(doc: unknown, opts: CompileOptions): CompiledMapping {
+  if (!validateDoc(doc)) {
+    throw new MappingLoadError(
+      opts.file,
+      (validateDoc.errors ?? []).map((e) => ({
+        code: 'XFORM_MAPPING_INVALID',
+        message: e.keyword === 'additionalProperties' ? `"${String(e.params.additionalProperty)}" is not a mapping keyword` : (e.message ?? 'is invalid'),
+        mappingPointer: e.instancePath + (e.keyword === 'required' ? `/${String(e.params.missingProperty)}` : ''),
+      })),
+    );
+  }
+  const d = doc as MappingDocument;
+  const env: CompileEnv = { file: opts.file, system: d.target.system, problems: [], async: false };
+  const compiled = compileFields(d.fields, env, '/fields');
+  const records = d.records ? sourceOf(d.records) : undefined;
+  let validateOut: ValidateFunction | undefined;
+  if (opts.schema) {
+    validateOut = schemaCache.get(opts.schema);
+    if (!validateOut) {
+      try {
+        validateOut = outAjv.compile(opts.schema);
+      } catch (err) {
+        env.problems.push({ code: 'XFORM_MAPPING_INVALID', message: `target schema does not compile: ${(err as Error).message}` });
+      }
+      if (validateOut) schemaCache.set(opts.schema, validateOut);
+    }
+  }
+  if (env.problems.length > 0) throw new MappingLoadError(opts.file, env.problems);
+
+  const check = (records: Record<string, unknown>[], errors: MappingProblem[]) => {
+    if (!validateOut) return;
+    records.forEach((r, i) => {
+      if (validateOut!(r)) return;
+      for (const e of validateOut!.errors ?? []) {
+        const p = e.params as Record<string, unknown>;
+        const pointer = e.instancePath + (e.keyword === 'required' ? `/${String(p.missingProperty)}` : '');
+        const message =
+          e.keyword === 'maxLength'
+            ? `is longer than the ${d.target.object} field allows (${String(p.limit)}); set truncate in the mapping to cut it`
+            : e.keyword === 'required'
+              ? `is required by ${d.target.object}`
+              : `does not satisfy the ${d.target.object} schema (${e.keyword})`;
+        errors.push({ code: 'XFORM_OUTPUT_INVALID', message, pointer, record: i, mappingPointer: `/fields${pointer.split('/').slice(0, 2).join('/')}` });
+      }
+    });
+  };
+
+  const run = (input: unknown, ids: IdMap): { out: Record<string, unknown>[]; ctx: Ctx } => {
+    const ctx: Ctx = { ids, errors: [], pending: [], record: 0 };
+    const out: Record<string, unknown>[] = [];
+    if (records) {
+      const list = records.get(input);
+      if (Array.isArray(list)) {
+        list.forEach((el, i) => {
+          ctx.record = i;
+          const o: Record<string, unknown> = {};
+          compiled.emit({ root: input, item: el, itemPointer: `${pointerOf(records.segments)}/${i}` }, o, ctx, '');
+          out.push(o);
+        });
+      }
+    } else {
+      const o: Record<string, unknown> = {};
+      compiled.emit({ root: input, item: input, itemPointer: '' }, o, ctx, '');
+      out.push(o);
+    }
+    return { out, ctx };
+  };
+  const finish = (out: Record<string, unknown>[], errors: MappingProblem[]): Result => {
+    check(out, errors);
+    return errors.length > 0 ? { ok: false, records: out, errors } : { ok: true, records: out };
+  };
+
+  return Object.freeze({
+    document: d,
+    name: d.name,
+    async: env.async,
+    apply(input: unknown, ids: IdMap = NO_IDS): Result | Promise<Result> {
+      const { out, ctx } = run(input, ids);
+      if (ctx.pending.length === 0) return finish(out, ctx.errors);
+      // Expressions and conditions settle in rounds (a condition may start an expression).
+      const settle = async (): Promise<Result> => {
+        while (ctx.pending.length > 0) {
+          const batch = ctx.pending.splice(0);
+          await Promise.all(batch);
+        }
+        return finish(out, ctx.errors);
+      };
+      return settle();
+    },
+    reverse(recs: readonly Record<string, unknown>[], ids: IdMap = NO_IDS) {
+      const errors: MappingProblem[] = [];
+      const value: Record<string, unknown> = {};
+      if (records) {
+        const items = recs.map((r) => {
+          const o: Record<string, unknown> = {};
+          for (const rv of compiled.reversers) rv(r, o, ids, errors);
+          return o;
+        });
+        setPath(value, records.segments, items);
+      } else if (recs[0]) {
+        for (const rv of compiled.reversers) rv(recs[0], value, ids, errors);
+      }
+      return { ok: errors.length === 0, value, errors };
+    },
+  });
+}
