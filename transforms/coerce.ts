@@ -116,7 +116,8 @@ export function reverse(name: CoercionName, o: CoercionOptions = {}): Coerce | u
     case 'integer':
     case 'number':
     case 'boolean':
-      return (v) => v;
+      // Normalizing again is the inverse here, and it turns text from XML or CSV into values.
+      return forward(name, o);
   }
 }
 
