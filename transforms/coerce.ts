@@ -23,8 +23,12 @@ const exponent = (currency: string) => EXPONENT[currency] ?? 2;
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
+const dayFormats = new Map<string, Intl.DateTimeFormat>();
 function dayIn(date: Date, zone: string): string {
-  const parts = new Intl.DateTimeFormat('en-CA', { timeZone: zone, year: 'numeric', month: '2-digit', day: '2-digit' }).formatToParts(date);
+  if (zone === 'UTC') return date.toISOString().slice(0, 10);
+  let f = dayFormats.get(zone);
+  if (!f) dayFormats.set(zone, (f = new Intl.DateTimeFormat('en-CA', { timeZone: zone, year: 'numeric', month: '2-digit', day: '2-digit' })));
+  const parts = f.formatToParts(date);
   const get = (t: string) => parts.find((p) => p.type === t)!.value;
   return `${get('year')}-${get('month')}-${get('day')}`;
 }

@@ -20,6 +20,8 @@ export interface FieldSpec {
   expr?: string;
   const?: unknown;
   lookup?: { type: string; path: string };
+  /** The product of these source values; a money value times numbers stays money (rounded to a minor unit). */
+  product?: string[];
   fields?: Record<string, FieldSpec>;
   each?: string;
   map?: Record<string, unknown>;
@@ -134,12 +136,27 @@ function setPath(target: Record<string, unknown>, segments: readonly string[], v
 const pointerOf = (segments: readonly (string | number)[]) => segments.map((s) => `/${String(s).replace(/~/g, '~0').replace(/\//g, '~1')}`).join('');
 const esc = (s: string) => s.replace(/~/g, '~0').replace(/\//g, '~1');
 
+/** A JSON pointer kept as a chain and only turned into text when an error needs it. */
+type Ptr = { readonly up: Ptr; readonly seg: string; readonly i?: number } | undefined;
+function render(p: Ptr): string {
+  const parts: string[] = [];
+  for (let q = p; q; q = q.up) parts.push(q.i === undefined ? q.seg : `${q.seg}/${q.i}`);
+  return parts.reverse().join('');
+}
+
 // ---- compiled fields ----
 
 interface Scope {
   root: unknown;
   item: unknown;
-  itemPointer: string;
+  itemPtr: Ptr;
+}
+
+/** A list element's scope is also its own input pointer: one allocation per element. */
+function elementScope(root: unknown, item: unknown, up: Ptr, seg: string, i: number): Scope {
+  const sc = { root, item, itemPtr: undefined as Ptr, up, seg, i };
+  sc.itemPtr = sc;
+  return sc;
 }
 
 interface Ctx {
@@ -149,7 +166,7 @@ interface Ctx {
   record: number;
 }
 
-type Emit = (scope: Scope, out: Record<string, unknown>, ctx: Ctx, outPointer: string) => void;
+type Emit = (scope: Scope, out: Record<string, unknown>, ctx: Ctx, outPtr: Ptr) => void;
 
 interface Reverser {
   (record: unknown, canonical: Record<string, unknown>, ids: IdMap, errors: MappingProblem[]): void;
@@ -163,11 +180,15 @@ interface CompileEnv {
 }
 
 /** A path relative to the current item, or to the root with `$.`. */
-function sourceOf(path: string): { fromRoot: boolean; get: Getter; segments: string[] } {
+function sourceOf(path: string): { fromRoot: boolean; get: Getter; segments: string[]; seg: string } {
   const fromRoot = path.startsWith('$.');
   const p = fromRoot ? path.slice(2) : path;
-  return { fromRoot, get: compileGetter(p), segments: segmentsOf(p) };
+  const segments = segmentsOf(p);
+  return { fromRoot, get: compileGetter(p), segments, seg: pointerOf(segments) };
 }
+
+/** Where a source value was read, as a lazy pointer. */
+const inputAt = (src: { fromRoot: boolean; seg: string }, scope: Scope): Ptr => ({ up: src.fromRoot ? undefined : scope.itemPtr, seg: src.seg });
 
 function compileFields(fields: Record<string, FieldSpec>, env: CompileEnv, mapPtr: string): { emit: Emit; reversers: Reverser[] } {
   const emits: Emit[] = [];
@@ -178,8 +199,8 @@ function compileFields(fields: Record<string, FieldSpec>, env: CompileEnv, mapPt
     if (c.reverse) reversers.push(c.reverse);
   }
   return {
-    emit: (scope, out, ctx, outPointer) => {
-      for (const e of emits) e(scope, out, ctx, outPointer);
+    emit: (scope, out, ctx, outPtr) => {
+      for (const e of emits) e(scope, out, ctx, outPtr);
     },
     reversers,
   };
@@ -209,91 +230,111 @@ function compileField(name: string, spec: FieldSpec, env: CompileEnv, mapPtr: st
   const each = spec.each ? sourceOf(spec.each) : undefined;
   const src = spec.path ? sourceOf(spec.path) : undefined;
   const lookupSrc = spec.lookup ? sourceOf(spec.lookup.path) : undefined;
+  const factors = spec.product?.map(sourceOf);
 
-  const finish = (raw: unknown, scope: Scope, out: Record<string, unknown>, ctx: Ctx, outPointer: string, inputPointer?: string) => {
-    const at = `${outPointer}/${esc(name)}`;
+  const nameSeg = `/${esc(name)}`;
+  // Pointers are built only here, when an error is reported: the happy path allocates none.
+  type From = { fromRoot: boolean; seg: string };
+  const err = (ctx: Ctx, code: string, message: string, outPtr: Ptr, mappingPointer: string, scope?: Scope, from?: From) =>
+    void ctx.errors.push({
+      code,
+      message,
+      pointer: render({ up: outPtr, seg: nameSeg }),
+      ...(scope && from ? { inputPointer: render(inputAt(from, scope)) } : {}),
+      mappingPointer,
+      record: ctx.record,
+    });
+  const finish = (raw: unknown, out: Record<string, unknown>, ctx: Ctx, outPtr: Ptr, scope?: Scope, from?: From) => {
     let v = raw;
     if (v !== undefined && v !== null && map) {
       const key = String(v);
-      if (!(key in map)) {
-        ctx.errors.push({ code: 'XFORM_COERCION', message: `has no mapped value for "${key}"`, pointer: at, inputPointer, mappingPointer: `${mapPtr}/map`, record: ctx.record });
-        return;
-      }
+      if (!(key in map)) return err(ctx, 'XFORM_COERCION', `has no mapped value for "${key}"`, outPtr, `${mapPtr}/map`, scope, from);
       v = map[key];
     }
     if ((v === undefined || v === null) && spec.default !== undefined) v = spec.default;
     if (v === undefined || v === null) {
-      if (spec.required) ctx.errors.push({ code: 'XFORM_REQUIRED', message: 'is required but the source has no value', pointer: at, inputPointer, mappingPointer: mapPtr, record: ctx.record });
+      if (spec.required) err(ctx, 'XFORM_REQUIRED', 'is required but the source has no value', outPtr, mapPtr, scope, from);
       return;
     }
     if (coerce) {
       try {
         v = coerce(v);
-      } catch (err) {
-        if (!(err instanceof CoercionError)) throw err;
-        ctx.errors.push({ code: 'XFORM_COERCION', message: err.message, pointer: at, inputPointer, mappingPointer: `${mapPtr}/type`, record: ctx.record });
-        return;
+      } catch (e) {
+        if (!(e instanceof CoercionError)) throw e;
+        return err(ctx, 'XFORM_COERCION', e.message, outPtr, `${mapPtr}/type`, scope, from);
       }
     }
     if (spec.truncate !== undefined && typeof v === 'string' && v.length > spec.truncate) v = v.slice(0, spec.truncate);
     out[name] = v;
   };
 
-  const base = (scope: Scope) => scope.item;
   let produce: Emit;
   if (each) {
     const item = nested!;
-    produce = (scope, out, ctx, outPointer) => {
-      const arr = each.get(each.fromRoot ? scope.root : base(scope));
-      if (arr === undefined || arr === null) return finish(undefined, scope, out, ctx, outPointer);
-      if (!Array.isArray(arr)) {
-        ctx.errors.push({ code: 'XFORM_COERCION', message: 'the source is not a list', pointer: `${outPointer}/${esc(name)}`, mappingPointer: `${mapPtr}/each`, record: ctx.record });
-        return;
-      }
-      const list: Record<string, unknown>[] = [];
-      const inBase = each.fromRoot ? pointerOf(each.segments) : `${scope.itemPointer}${pointerOf(each.segments)}`;
-      arr.forEach((el, i) => {
+    produce = (scope, out, ctx, outPtr) => {
+      const arr = each.get(each.fromRoot ? scope.root : scope.item);
+      if (arr === undefined || arr === null) return finish(undefined, out, ctx, outPtr);
+      if (!Array.isArray(arr)) return err(ctx, 'XFORM_COERCION', 'the source is not a list', outPtr, `${mapPtr}/each`, scope, each);
+      const list: Record<string, unknown>[] = new Array(arr.length);
+      const inBase = inputAt(each, scope);
+      for (let i = 0; i < arr.length; i++) {
         const o: Record<string, unknown> = {};
-        item.emit({ root: scope.root, item: el, itemPointer: `${inBase}/${i}` }, o, ctx, `${outPointer}/${esc(name)}/${i}`);
-        list.push(o);
-      });
-      finish(list.length > 0 ? list : undefined, scope, out, ctx, outPointer);
+        item.emit(elementScope(scope.root, arr[i], inBase, '', i), o, ctx, { up: outPtr, seg: nameSeg, i });
+        list[i] = o;
+      }
+      finish(list.length > 0 ? list : undefined, out, ctx, outPtr);
     };
   } else if (nested) {
-    produce = (scope, out, ctx, outPointer) => {
+    produce = (scope, out, ctx, outPtr) => {
       const o: Record<string, unknown> = {};
-      nested!.emit(scope, o, ctx, `${outPointer}/${esc(name)}`);
-      finish(Object.keys(o).length > 0 ? o : undefined, scope, out, ctx, outPointer);
+      nested!.emit(scope, o, ctx, { up: outPtr, seg: nameSeg });
+      let any = false;
+      for (const _ in o) {
+        any = true;
+        break;
+      }
+      finish(any ? o : undefined, out, ctx, outPtr);
     };
   } else if (lookupSrc) {
     const type = spec.lookup!.type;
-    produce = (scope, out, ctx, outPointer) => {
+    produce = (scope, out, ctx, outPtr) => {
       const key = lookupSrc.get(lookupSrc.fromRoot ? scope.root : scope.item);
-      const inputPointer = lookupSrc.fromRoot ? pointerOf(lookupSrc.segments) : `${scope.itemPointer}${pointerOf(lookupSrc.segments)}`;
-      if (key === undefined || key === null) return finish(undefined, scope, out, ctx, outPointer, inputPointer);
+      if (key === undefined || key === null) return finish(undefined, out, ctx, outPtr, scope, lookupSrc);
       const ext = ctx.ids.externalId(env.system, type, String(key));
-      if (ext === undefined) {
-        ctx.errors.push({ code: 'XFORM_LOOKUP', message: `no ${env.system} id is known for ${type} ${String(key)}`, pointer: `${outPointer}/${esc(name)}`, inputPointer, mappingPointer: `${mapPtr}/lookup`, record: ctx.record });
-        return;
-      }
-      finish(ext, scope, out, ctx, outPointer, inputPointer);
+      if (ext === undefined) return err(ctx, 'XFORM_LOOKUP', `no ${env.system} id is known for ${type} ${String(key)}`, outPtr, `${mapPtr}/lookup`, scope, lookupSrc);
+      finish(ext, out, ctx, outPtr);
     };
   } else if (expr) {
     const e = expr;
-    produce = (scope, out, ctx, outPointer) => {
+    produce = (scope, out, ctx, outPtr) => {
       ctx.pending.push(
         e.evaluate(scope.item, { root: scope.root }).then(
-          (v: unknown) => finish(v, scope, out, ctx, outPointer),
-          () => void ctx.errors.push({ code: 'XFORM_EXPRESSION_FAILED', message: 'the expression failed on this record', pointer: `${outPointer}/${esc(name)}`, mappingPointer: `${mapPtr}/expr`, record: ctx.record }),
+          (v: unknown) => finish(v, out, ctx, outPtr),
+          () => err(ctx, 'XFORM_EXPRESSION_FAILED', 'the expression failed on this record', outPtr, `${mapPtr}/expr`),
         ),
       );
     };
+  } else if (factors) {
+    produce = (scope, out, ctx, outPtr) => {
+      let n = 1;
+      let currency: string | undefined;
+      for (const f of factors) {
+        const v = f.get(f.fromRoot ? scope.root : scope.item);
+        if (typeof v === 'number') n *= v;
+        else if (v && typeof v === 'object' && typeof (v as { amount?: unknown }).amount === 'number' && currency === undefined) {
+          n *= (v as { amount: number }).amount;
+          currency = String((v as { currency?: unknown }).currency);
+        } else return finish(undefined, out, ctx, outPtr, scope, f);
+      }
+      finish(currency === undefined ? n : { amount: Math.round(n), currency }, out, ctx, outPtr);
+    };
   } else if ('const' in spec) {
     const value = spec.const;
-    produce = (scope, out, ctx, outPointer) => finish(value, scope, out, ctx, outPointer);
+    produce = (_scope, out, ctx, outPtr) => finish(value, out, ctx, outPtr);
   } else if (src) {
-    produce = (scope, out, ctx, outPointer) =>
-      finish(src.get(src.fromRoot ? scope.root : scope.item), scope, out, ctx, outPointer, src.fromRoot ? pointerOf(src.segments) : `${scope.itemPointer}${pointerOf(src.segments)}`);
+    const get = src.get;
+    if (src.fromRoot) produce = (scope, out, ctx, outPtr) => finish(get(scope.root), out, ctx, outPtr, scope, src);
+    else produce = (scope, out, ctx, outPtr) => finish(get(scope.item), out, ctx, outPtr, scope, src);
   } else {
     env.problems.push({ code: 'XFORM_MAPPING_INVALID', message: 'a field needs path, expr, const, lookup, fields or each', mappingPointer: mapPtr });
     produce = () => undefined;
@@ -302,13 +343,13 @@ function compileField(name: string, spec: FieldSpec, env: CompileEnv, mapPtr: st
   let emit = produce;
   if (when) {
     const w = when;
-    emit = (scope, out, ctx, outPointer) => {
+    emit = (scope, out, ctx, outPtr) => {
       ctx.pending.push(
         w.evaluate(scope.item, { root: scope.root }).then(
           (ok: unknown) => {
-            if (ok === true) produce(scope, out, ctx, outPointer);
+            if (ok === true) produce(scope, out, ctx, outPtr);
           },
-          () => void ctx.errors.push({ code: 'XFORM_EXPRESSION_FAILED', message: 'the condition failed on this record', mappingPointer: `${mapPtr}/when`, record: ctx.record }),
+          () => err(ctx, 'XFORM_EXPRESSION_FAILED', 'the condition failed on this record', outPtr, `${mapPtr}/when`),
         ),
       );
     };
@@ -378,7 +419,7 @@ function compileReverse(
       else setPath(canonical, lookupSrc.segments, q);
     };
   }
-  if (src && !src.fromRoot && spec.expr === undefined && !('const' in spec)) {
+  if (src && !src.fromRoot && spec.expr === undefined && spec.product === undefined && !('const' in spec)) {
     return (record, canonical, _ids, errors) => {
       const raw = (record as Record<string, unknown>)?.[name];
       try {
@@ -463,13 +504,13 @@ export function compileMapping(doc: unknown, opts: CompileOptions): CompiledMapp
         list.forEach((el, i) => {
           ctx.record = i;
           const o: Record<string, unknown> = {};
-          compiled.emit({ root: input, item: el, itemPointer: `${pointerOf(records.segments)}/${i}` }, o, ctx, '');
+          compiled.emit(elementScope(input, el, undefined, records.seg, i), o, ctx, undefined);
           out.push(o);
         });
       }
     } else {
       const o: Record<string, unknown> = {};
-      compiled.emit({ root: input, item: input, itemPointer: '' }, o, ctx, '');
+      compiled.emit({ root: input, item: input, itemPtr: undefined }, o, ctx, undefined);
       out.push(o);
     }
     return { out, ctx };
