@@ -244,19 +244,26 @@ function compileField(name: string, spec: FieldSpec, env: CompileEnv, mapPtr: st
       mappingPointer,
       record: ctx.record,
     });
+  // Read once here: spec objects come from YAML with many shapes, and per-record reads of them
+  // would go megamorphic.
+  const dflt = spec.default;
+  const required = spec.required === true;
+  const truncate = spec.truncate;
   const finish = (raw: unknown, out: Record<string, unknown>, ctx: Ctx, outPtr: Ptr, scope?: Scope, from?: From) => {
     let v = raw;
-    if (v !== undefined && v !== null && map) {
+    if (map !== undefined && v !== undefined && v !== null) {
       const key = String(v);
       if (!(key in map)) return err(ctx, 'XFORM_COERCION', `has no mapped value for "${key}"`, outPtr, `${mapPtr}/map`, scope, from);
       v = map[key];
     }
-    if ((v === undefined || v === null) && spec.default !== undefined) v = spec.default;
     if (v === undefined || v === null) {
-      if (spec.required) err(ctx, 'XFORM_REQUIRED', 'is required but the source has no value', outPtr, mapPtr, scope, from);
-      return;
+      if (dflt === undefined) {
+        if (required) err(ctx, 'XFORM_REQUIRED', 'is required but the source has no value', outPtr, mapPtr, scope, from);
+        return;
+      }
+      v = dflt;
     }
-    if (coerce) {
+    if (coerce !== undefined) {
       try {
         v = coerce(v);
       } catch (e) {
@@ -264,7 +271,7 @@ function compileField(name: string, spec: FieldSpec, env: CompileEnv, mapPtr: st
         return err(ctx, 'XFORM_COERCION', e.message, outPtr, `${mapPtr}/type`, scope, from);
       }
     }
-    if (spec.truncate !== undefined && typeof v === 'string' && v.length > spec.truncate) v = v.slice(0, spec.truncate);
+    if (truncate !== undefined && typeof v === 'string' && v.length > truncate) v = v.slice(0, truncate);
     out[name] = v;
   };
 
@@ -479,9 +486,10 @@ export function compileMapping(doc: unknown, opts: CompileOptions): CompiledMapp
 
   const check = (records: Record<string, unknown>[], errors: MappingProblem[]) => {
     if (!validateOut) return;
-    records.forEach((r, i) => {
-      if (validateOut!(r)) return;
-      for (const e of validateOut!.errors ?? []) {
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i]!;
+      if (validateOut(r)) continue;
+      for (const e of validateOut.errors ?? []) {
         const p = e.params as Record<string, unknown>;
         const pointer = e.instancePath + (e.keyword === 'required' ? `/${String(p.missingProperty)}` : '');
         const message =
@@ -492,7 +500,7 @@ export function compileMapping(doc: unknown, opts: CompileOptions): CompiledMapp
               : `does not satisfy the ${d.target.object} schema (${e.keyword})`;
         errors.push({ code: 'XFORM_OUTPUT_INVALID', message, pointer, record: i, mappingPointer: `/fields${pointer.split('/').slice(0, 2).join('/')}` });
       }
-    });
+    }
   };
 
   const run = (input: unknown, ids: IdMap): { out: Record<string, unknown>[]; ctx: Ctx } => {
@@ -501,12 +509,12 @@ export function compileMapping(doc: unknown, opts: CompileOptions): CompiledMapp
     if (records) {
       const list = records.get(input);
       if (Array.isArray(list)) {
-        list.forEach((el, i) => {
+        for (let i = 0; i < list.length; i++) {
           ctx.record = i;
           const o: Record<string, unknown> = {};
-          compiled.emit(elementScope(input, el, undefined, records.seg, i), o, ctx, undefined);
+          compiled.emit(elementScope(input, list[i], undefined, records.seg, i), o, ctx, undefined);
           out.push(o);
-        });
+        }
       }
     } else {
       const o: Record<string, unknown> = {};
