@@ -15,6 +15,19 @@ import addFormats from 'ajv-formats';
 import { CoercionError, forward, reverse as reverseCoercion, type Coerce, type CoercionName, type CoercionOptions } from './coerce.ts';
 import { MAPPING_SCHEMA } from './mapping-schema.ts';
 
+/** Every code a mapping load or a record can fail with (docs/errors.md lists the same). */
+export const XFORM_CODES = [
+  'XFORM_MAPPING_INVALID',
+  'XFORM_EXPRESSION_INVALID',
+  'XFORM_MAP_NOT_REVERSIBLE',
+  'XFORM_REQUIRED',
+  'XFORM_COERCION',
+  'XFORM_LOOKUP',
+  'XFORM_OUTPUT_INVALID',
+  'XFORM_EXPRESSION_FAILED',
+] as const;
+export type XformCode = (typeof XFORM_CODES)[number];
+
 export interface FieldSpec {
   path?: string;
   expr?: string;
@@ -48,7 +61,7 @@ export interface MappingDocument {
 }
 
 export interface MappingProblem {
-  code: string;
+  code: XformCode;
   message: string;
   /** Where in the output (target record), when it applies. */
   pointer?: string;
@@ -235,7 +248,7 @@ function compileField(name: string, spec: FieldSpec, env: CompileEnv, mapPtr: st
   const nameSeg = `/${esc(name)}`;
   // Pointers are built only here, when an error is reported: the happy path allocates none.
   type From = { fromRoot: boolean; seg: string };
-  const err = (ctx: Ctx, code: string, message: string, outPtr: Ptr, mappingPointer: string, scope?: Scope, from?: From) =>
+  const err = (ctx: Ctx, code: XformCode, message: string, outPtr: Ptr, mappingPointer: string, scope?: Scope, from?: From) =>
     void ctx.errors.push({
       code,
       message,

@@ -4,7 +4,7 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { compileMapping, MappingLoadError, type IdMap, type MappingDocument, type Result } from './engine.ts';
+import { compileMapping, MappingLoadError, XFORM_CODES, type IdMap, type MappingDocument, type Result } from './engine.ts';
 import { parseCsv, parseXml, toCsv, toXml } from './formats.ts';
 import { applyOverlay, loadMappings, targetSchema } from './registry.ts';
 import { MAPPING_SCHEMA } from './mapping-schema.ts';
@@ -129,6 +129,12 @@ describe('refusals', () => {
     assert.equal(((await m.apply(workOrder)) as Result).records[0]!.Description, workOrder.description);
     assert.equal(((await m.apply({ ...workOrder, status: 'draft' })) as Result).records[0]!.Description, undefined);
   });
+});
+
+test('every transforms error code is documented, and every documented one exists', () => {
+  const doc = readFileSync(here('../docs/errors.md'), 'utf8');
+  const documented = [...doc.matchAll(/^\| `(XFORM_[A-Z_]+)` \|/gm)].map((m) => m[1]);
+  assert.deepEqual([...documented].sort(), [...XFORM_CODES].sort());
 });
 
 test('the published mapping schema is the engine one', () => {
