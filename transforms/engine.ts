@@ -305,15 +305,18 @@ function compileField(name: string, spec: FieldSpec, env: CompileEnv, mapPtr: st
       finish(list.length > 0 ? list : undefined, out, ctx, outPtr);
     };
   } else if (nested) {
+    const present = (o: Record<string, unknown>) => {
+      for (const _ in o) return o;
+      return undefined;
+    };
     produce = (scope, out, ctx, outPtr) => {
       const o: Record<string, unknown> = {};
+      const before = ctx.pending.length;
       nested!.emit(scope, o, ctx, { up: outPtr, seg: nameSeg });
-      let any = false;
-      for (const _ in o) {
-        any = true;
-        break;
-      }
-      finish(any ? o : undefined, out, ctx, outPtr);
+      if (ctx.pending.length === before) return finish(present(o), out, ctx, outPtr);
+      // Some child is an expression: decide on the object once the children have settled.
+      const children = ctx.pending.splice(before);
+      ctx.pending.push(Promise.all(children).then(() => finish(present(o), out, ctx, outPtr)));
     };
   } else if (lookupSrc) {
     const type = spec.lookup!.type;
@@ -367,7 +370,10 @@ function compileField(name: string, spec: FieldSpec, env: CompileEnv, mapPtr: st
       ctx.pending.push(
         w.evaluate(scope.item, { root: scope.root }).then(
           (ok: unknown) => {
-            if (ok === true) produce(scope, out, ctx, outPtr);
+            if (ok !== true) return;
+            const before = ctx.pending.length;
+            produce(scope, out, ctx, outPtr);
+            return Promise.all(ctx.pending.splice(before)).then(() => undefined);
           },
           () => err(ctx, 'XFORM_EXPRESSION_FAILED', 'the condition failed on this record', outPtr, `${mapPtr}/when`),
         ),

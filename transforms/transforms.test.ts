@@ -129,6 +129,24 @@ describe('refusals', () => {
     assert.equal(((await m.apply(workOrder)) as Result).records[0]!.Description, workOrder.description);
     assert.equal(((await m.apply({ ...workOrder, status: 'draft' })) as Result).records[0]!.Description, undefined);
   });
+
+  test('an object whose fields are all expressions is kept once they settle, and dropped when they give nothing', async () => {
+    const m = compileMapping(
+      {
+        name: 'test.nested',
+        source: 'work-order',
+        target: { system: 'test', object: 'Nested' },
+        fields: {
+          Totals: { fields: { Lines: { expr: '$count(lineItems)' }, Big: { when: 'totals.subtotal.amount > 100000', expr: "'yes'" } } },
+          Never: { fields: { X: { when: 'false', expr: '1' } } },
+        },
+      },
+      { file: 'nested.yaml' },
+    );
+    assert.equal(m.async, true);
+    const r = (await m.apply(workOrder)) as Result;
+    assert.deepEqual(r.records[0], { Totals: { Lines: 2, Big: 'yes' } });
+  });
 });
 
 test('every transforms error code is documented, and every documented one exists', () => {
