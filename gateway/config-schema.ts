@@ -142,6 +142,18 @@ export function buildConfigSchema(policies: readonly PolicyDefinition<any>[]): R
                   },
                   openapi: { type: 'string', description: 'OpenAPI 3.1 document, relative to this file.' },
                   caseInsensitive: { type: 'boolean', default: false, description: 'Match literal path segments regardless of case.' },
+                  deprecation: {
+                    type: 'object',
+                    additionalProperties: false,
+                    required: ['deprecated'],
+                    description: 'Announces the end of this version: Deprecation, Sunset and Link headers, 410 after the sunset.',
+                    properties: {
+                      deprecated: { type: 'string', format: 'date-time', description: 'From when responses carry Deprecation (RFC 9745).' },
+                      sunset: { type: 'string', format: 'date-time', description: 'When the version stops answering (Sunset, RFC 8594).' },
+                      successor: { type: 'string', pattern: '^(/|https?://)', description: 'The version to move to (Link rel="successor-version").' },
+                      afterSunset: { enum: ['gone', 'serve'], default: 'gone', description: 'gone = 410 after the sunset; serve = keep answering.' },
+                    },
+                  },
                   policies: policyList,
                   routes: {
                     type: 'array',

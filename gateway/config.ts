@@ -31,6 +31,7 @@ export interface VersionConfig {
   readonly upstreamPath: string;
   readonly openapi?: string;
   readonly caseInsensitive: boolean;
+  readonly deprecation?: { readonly deprecated: string; readonly sunset?: string; readonly successor?: string; readonly afterSunset: 'gone' | 'serve' };
   readonly policies: readonly PolicyEntry[];
   readonly routes: readonly RouteConfig[];
 }
@@ -101,6 +102,7 @@ function escapePointer(s: string): string {
 export function createConfigLoader(policies: readonly PolicyDefinition<any>[]) {
   const ajv = new Ajv2020({ allErrors: true, useDefaults: true, coerceTypes: false, strict: true, strictRequired: false });
   ajv.addFormat('cidr', isCidr);
+  ajv.addFormat('date-time', { type: 'string', validate: (s: string) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(s) && !Number.isNaN(Date.parse(s)) });
   const schema = buildConfigSchema(policies);
   const validate = ajv.compile(schema);
   const byName = new Map(policies.map((p) => [p.name, p]));
@@ -207,6 +209,9 @@ export function createConfigLoader(policies: readonly PolicyDefinition<any>[]) {
         const bp = v.basePath.toLowerCase();
         if (basePaths.has(bp)) fail(`${vp}/basePath`, `base path already used by ${basePaths.get(bp)}`);
         basePaths.set(bp, `${api.name}/${v.name}`);
+        if (v.deprecation?.sunset && Date.parse(v.deprecation.sunset) <= Date.parse(v.deprecation.deprecated)) {
+          fail(`${vp}/deprecation/sunset`, 'the sunset must come after the deprecation date');
+        }
         if (v.openapi) {
           const docFile = resolve(dirname(file), v.openapi);
           try {

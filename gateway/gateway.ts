@@ -150,6 +150,14 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       },
     };
     done(route, ctx);
+    const dep = route.deprecation;
+    if (dep) {
+      const now = deps.now();
+      if (now >= dep.deprecatedAt) Object.assign(ctx.responseHeaders, dep.headers);
+      if (dep.gone && dep.sunsetAt !== undefined && now >= dep.sunsetAt) {
+        throw new GatewayError('GW_VERSION_GONE', { detail: 'Move to the successor version named in the Link header.' });
+      }
+    }
     const hs = route.handlers;
     const n = preflight ? route.preCount : hs.length;
     for (let i = 0; i < n; i++) {
@@ -223,6 +231,9 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       const upstreamMs = (req as ProxiedRequest).qgw?.upstreamMs;
       const routeId = route?.id ?? 'unmatched';
       metrics.request(routeId, req.method ?? '', res.statusCode, seconds, upstreamMs === undefined ? undefined : upstreamMs / 1000);
+      if (route?.deprecation && deps.now() >= route.deprecation.deprecatedAt) {
+        metrics.deprecatedUse(route.api, route.version, ctx?.identity?.app ?? 'anonymous');
+      }
       logger.info({
         requestId,
         method: req.method,

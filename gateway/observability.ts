@@ -8,6 +8,7 @@ export interface GatewayMetrics extends PolicyMetrics {
   readonly registry: Registry;
   request(route: string, method: string, status: number, seconds: number, upstreamSeconds?: number): void;
   upstreamError(upstream: string, kind: 'unavailable' | 'timeout'): void;
+  deprecatedUse(api: string, version: string, app: string): void;
 }
 
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}): GatewayMetrics {
@@ -45,8 +46,15 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): GatewayM
     labelNames: ['policy', 'decision'],
     registers: [registry],
   });
+  const deprecated = new Counter({
+    name: 'qgw_deprecated_version_requests_total',
+    help: 'Calls to a deprecated API version, by API, version and app: whom to warn.',
+    labelNames: ['api', 'version', 'app'],
+    registers: [registry],
+  });
   return {
     registry,
+    deprecatedUse: (api, version, app) => deprecated.labels(api, version, app).inc(),
     request(route, method, status, seconds, upstreamSeconds) {
       requests.labels(route, method, String(status)).inc();
       latency.labels(route).observe(seconds);

@@ -65,6 +65,18 @@ export function buildRuntime(
       const vp = `/apis/${ai}/versions/${vi}`;
       const versionLevel = level(v.policies, `${vp}/policies`);
       const contract = config.contracts.get(`${api.name}/${v.name}`);
+      const dep = v.deprecation;
+      const deprecation: RouteInfo['deprecation'] = dep && {
+        deprecatedAt: Date.parse(dep.deprecated),
+        sunsetAt: dep.sunset ? Date.parse(dep.sunset) : undefined,
+        gone: dep.afterSunset === 'gone',
+        headers: {
+          // RFC 9745: a structured-field date, seconds since the epoch.
+          Deprecation: `@${Math.floor(Date.parse(dep.deprecated) / 1000)}`,
+          ...(dep.sunset ? { Sunset: new Date(dep.sunset).toUTCString() } : {}),
+          ...(dep.successor ? { Link: `<${dep.successor}>; rel="successor-version"` } : {}),
+        },
+      };
       v.routes.forEach((r, ri) => {
         const rp = `${vp}/routes/${ri}`;
         const operation = contract?.find(r.method, r.path);
@@ -75,6 +87,7 @@ export function buildRuntime(
           method: r.method,
           template: r.path,
           operation,
+          deprecation,
         };
         // Most specific wins by name; order is kept from the level that first named it.
         const effective = new Map<string, Located>();

@@ -30,6 +30,14 @@ export interface RouteInfo {
   /** The path template relative to the version's base path, e.g. `/work-orders/{id}`. */
   readonly template: string;
   readonly operation?: CompiledOperation;
+  /** When the route's version is being retired. */
+  readonly deprecation?: {
+    readonly deprecatedAt: number;
+    readonly sunsetAt?: number;
+    readonly gone: boolean;
+    /** Response headers, computed once: Deprecation, Sunset, Link. */
+    readonly headers: Readonly<Record<string, string>>;
+  };
 }
 
 export interface Reply {

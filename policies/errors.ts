@@ -21,6 +21,7 @@ export const Errors = {
   GW_INTERNAL: defineError('GW_INTERNAL', 500, 'Internal error'),
   GW_NOT_FOUND: defineError('GW_NOT_FOUND', 404, 'No route matches this path'),
   GW_METHOD_NOT_ALLOWED: defineError('GW_METHOD_NOT_ALLOWED', 405, 'Method not allowed on this path'),
+  GW_VERSION_GONE: defineError('GW_VERSION_GONE', 410, 'This API version has been retired'),
   GW_PATH_INVALID: defineError('GW_PATH_INVALID', 400, 'The request path is not acceptable'),
   GW_AUTH_REQUIRED: defineError('GW_AUTH_REQUIRED', 401, 'Valid credentials are required'),
   GW_AUTH_FORBIDDEN: defineError('GW_AUTH_FORBIDDEN', 403, 'The credential does not allow this call'),
