@@ -141,6 +141,7 @@ export function buildConfigSchema(policies: readonly PolicyDefinition<any>[]): R
                     description: 'Replaces basePath when forwarding: /v1/x → {upstreamPath}/x.',
                   },
                   openapi: { type: 'string', description: 'OpenAPI 3.1 document, relative to this file.' },
+                  mappings: { type: 'string', description: 'Folder of mapping documents between this version and the upstream shape, relative to this file.' },
                   caseInsensitive: { type: 'boolean', default: false, description: 'Match literal path segments regardless of case.' },
                   deprecation: {
                     type: 'object',
@@ -171,6 +172,21 @@ export function buildConfigSchema(policies: readonly PolicyDefinition<any>[]): R
                           description: 'Template relative to basePath, e.g. /work-orders/{id}.',
                         },
                         policies: policyList,
+                        transform: {
+                          type: 'object',
+                          additionalProperties: false,
+                          description: "Maps this version's shape to and from the upstream's with the version's mapping documents.",
+                          properties: {
+                            request: { type: 'string', description: 'Mapping whose reverse turns the request body into the upstream shape.' },
+                            response: { type: 'string', description: 'Mapping that turns the upstream response body (or each list item) into this version.' },
+                            pagination: { enum: ['cursor'], description: 'cursor: ?cursor= ↔ upstream ?offset=, and { data, nextCursor } ↔ { items, total, limit, offset }.' },
+                            query: {
+                              type: 'object',
+                              additionalProperties: { type: 'string' },
+                              description: 'Query parameter → field of the response mapping whose value map translates it.',
+                            },
+                          },
+                        },
                       },
                     },
                   },

@@ -10,6 +10,8 @@ import type { PolicyDefinition } from '../policies/contract.ts';
 import { isCidr } from '../policies/ip-filter/ip-filter.ts';
 import { loadContract, ContractError, type Contract } from '../openapi/contract.ts';
 import { buildConfigSchema } from './config-schema.ts';
+import type { CompiledMapping } from '../transforms/engine.ts';
+import { loadMappings } from '../transforms/registry.ts';
 
 export interface PolicyEntry {
   readonly policy: string;
@@ -17,11 +19,19 @@ export interface PolicyEntry {
   readonly config: Readonly<Record<string, unknown>>;
 }
 
+export interface RouteTransformConfig {
+  readonly request?: string;
+  readonly response?: string;
+  readonly pagination?: 'cursor';
+  readonly query?: Readonly<Record<string, string>>;
+}
+
 export interface RouteConfig {
   readonly id?: string;
   readonly method: string;
   readonly path: string;
   readonly policies: readonly PolicyEntry[];
+  readonly transform?: RouteTransformConfig;
 }
 
 export interface VersionConfig {
@@ -30,6 +40,7 @@ export interface VersionConfig {
   readonly upstream: string;
   readonly upstreamPath: string;
   readonly openapi?: string;
+  readonly mappings?: string;
   readonly caseInsensitive: boolean;
   readonly deprecation?: { readonly deprecated: string; readonly sunset?: string; readonly successor?: string; readonly afterSunset: 'gone' | 'serve' };
   readonly policies: readonly PolicyEntry[];
@@ -69,6 +80,8 @@ export interface GatewayConfig {
   readonly apis: readonly ApiConfig[];
   /** OpenAPI contracts by `api/version`. */
   readonly contracts: ReadonlyMap<string, Contract>;
+  /** Compiled version mappings by `api/version`, then mapping name. */
+  readonly mappings: ReadonlyMap<string, ReadonlyMap<string, CompiledMapping>>;
 }
 
 export interface ConfigProblem {
@@ -198,6 +211,7 @@ export function createConfigLoader(policies: readonly PolicyDefinition<any>[]) {
     });
 
     const contracts = new Map<string, Contract>();
+    const mappings = new Map<string, ReadonlyMap<string, CompiledMapping>>();
     const apiNames = new Set<string>();
     const basePaths = new Map<string, string>();
     for (const [ai, api] of cfg.apis.entries()) {
@@ -212,6 +226,26 @@ export function createConfigLoader(policies: readonly PolicyDefinition<any>[]) {
         if (v.deprecation?.sunset && Date.parse(v.deprecation.sunset) <= Date.parse(v.deprecation.deprecated)) {
           fail(`${vp}/deprecation/sunset`, 'the sunset must come after the deprecation date');
         }
+        if (v.mappings) {
+          try {
+            mappings.set(`${api.name}/${v.name}`, loadMappings({ dir: resolve(dirname(file), v.mappings) }));
+          } catch (err) {
+            fail(`${vp}/mappings`, (err as Error).message);
+          }
+        }
+        const known = mappings.get(`${api.name}/${v.name}`);
+        v.routes.forEach((r, ri) => {
+          const t = r.transform;
+          if (!t) return;
+          for (const which of ['request', 'response'] as const) {
+            const name = t[which];
+            if (name && !known?.has(name)) fail(`${vp}/routes/${ri}/transform/${which}`, `no mapping named "${name}" in this version's mappings`);
+          }
+          for (const [param, field] of Object.entries(t.query ?? {})) {
+            const m = t.response ? known?.get(t.response) : undefined;
+            if (!m?.document.fields[field]?.map) fail(`${vp}/routes/${ri}/transform/query/${escapePointer(param)}`, `the response mapping has no value-mapped field "${field}"`);
+          }
+        });
         if (v.openapi) {
           const docFile = resolve(dirname(file), v.openapi);
           try {
@@ -256,6 +290,7 @@ export function createConfigLoader(policies: readonly PolicyDefinition<any>[]) {
       policies: cfg.policies,
       apis: cfg.apis,
       contracts,
+      mappings,
     }) as GatewayConfig;
   }
 

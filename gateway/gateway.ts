@@ -199,18 +199,29 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     h['x-request-id'] = requestId;
     if (typeof h.traceparent !== 'string' || !TRACEPARENT.test(h.traceparent)) h.traceparent = newTraceparent();
 
+    // A version served through mappings: query and body go upstream in the upstream's shape.
+    const tr = route.transform;
+    let query = rawQuery;
+    if (tr) {
+      query = tr.upstreamQuery(rawQuery);
+      if (tr.request && (ctx.body || (h['content-length'] !== undefined && h['content-length'] !== '0') || h['transfer-encoding'] !== undefined)) {
+        ctx.body = await tr.request(await ctx.readBody());
+      }
+    }
     const rest = norm.segments.slice(match.baseSegments).map(encodeSegment).join('/');
     let upstreamUrl = rest ? `${route.upstreamPath}/${rest}` : route.upstreamPath || '/';
-    if (rawQuery) upstreamUrl += `?${rawQuery}`;
+    if (query) upstreamUrl += `?${query}`;
     for (const k in rh) res.setHeader(k, rh[k]!);
     req.qgw = {
       upstreamUrl,
       body: ctx.body,
       startedAt,
       onFailure(code: ErrorCode, upstream: string) {
-        metrics.upstreamError(upstream, code === 'GW_UPSTREAM_TIMEOUT' ? 'timeout' : 'unavailable');
+        metrics.upstreamError(upstream, code === 'GW_UPSTREAM_TIMEOUT' ? 'timeout' : code === 'GW_UPSTREAM_CONTRACT' ? 'contract' : 'unavailable');
+        if (code === 'GW_UPSTREAM_CONTRACT') logger.warn({ requestId, route: route.id }, 'the version mapping refused the upstream response');
         sendProblem(res, new GatewayError(code), requestId, rh);
       },
+      transformResponse: tr?.response,
     };
     route.upstream.proxy(req, res);
   }

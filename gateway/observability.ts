@@ -7,7 +7,7 @@ import type { PolicyMetrics } from '../policies/contract.ts';
 export interface GatewayMetrics extends PolicyMetrics {
   readonly registry: Registry;
   request(route: string, method: string, status: number, seconds: number, upstreamSeconds?: number): void;
-  upstreamError(upstream: string, kind: 'unavailable' | 'timeout'): void;
+  upstreamError(upstream: string, kind: 'unavailable' | 'timeout' | 'contract'): void;
   deprecatedUse(api: string, version: string, app: string): void;
 }
 

@@ -7,6 +7,7 @@ import { PHASES, type Handler, type PolicyDefinition, type PolicyDeps, type Rout
 import { ConfigError, type ConfigProblem, type GatewayConfig, type PolicyEntry } from './config.ts';
 import { createUpstream, type Upstream } from './proxy.ts';
 import { RouteTable } from './routes.ts';
+import { createRouteTransform, type RouteTransform } from './version-transform.ts';
 
 export interface CompiledRoute extends RouteInfo {
   readonly handlers: readonly Handler[];
@@ -14,6 +15,7 @@ export interface CompiledRoute extends RouteInfo {
   readonly preCount: number;
   readonly upstream: Upstream;
   readonly upstreamPath: string;
+  readonly transform?: RouteTransform;
 }
 
 export interface Runtime {
@@ -112,6 +114,7 @@ export function buildRuntime(
           preCount: chosen.filter((c) => c.def.phase === 'pre').length,
           upstream,
           upstreamPath: v.upstreamPath,
+          transform: r.transform ? createRouteTransform(r.transform, config.mappings.get(`${api.name}/${v.name}`) ?? new Map()) : undefined,
         };
         const clash = table.add(v.basePath, r.path === '/' ? '' : r.path, r.method, compiled, v.caseInsensitive);
         if (clash) fail(rp, clash);

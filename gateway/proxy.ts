@@ -18,6 +18,8 @@ export interface ProxyState {
   upstreamStartedAt?: number;
   upstreamMs?: number;
   onFailure(code: ErrorCode, upstream: string): void;
+  /** Set for version-transformed routes: rewrites a 2xx JSON response body. */
+  transformResponse?: (body: Buffer) => Promise<Buffer>;
 }
 
 export type ProxiedRequest = IncomingMessage & { qgw?: ProxyState };
@@ -41,51 +43,97 @@ export function createUpstream(cfg: UpstreamConfig): Upstream {
   });
   const extraHeaders = Object.entries(cfg.headers);
 
-  const middleware = createProxyMiddleware<ProxiedRequest, ServerResponse>({
+  const onProxyReq = (proxyReq: ClientRequest, req: ProxiedRequest) => {
+    const st = req.qgw!;
+    st.upstreamStartedAt = performance.now();
+    for (const [k, v] of extraHeaders) proxyReq.setHeader(k, v);
+    if (st.transformResponse) proxyReq.setHeader('accept-encoding', 'identity');
+    const socket = proxyReq.socket as Socket | null;
+    if (socket?.connecting) {
+      const t = setTimeout(() => proxyReq.destroy(new UpstreamTimeout('connect')), cfg.connectTimeoutMs);
+      socket.once('connect', () => clearTimeout(t));
+      proxyReq.once('close', () => clearTimeout(t));
+    }
+    const rt = setTimeout(() => proxyReq.destroy(new UpstreamTimeout('response')), cfg.timeoutMs);
+    proxyReq.once('response', () => clearTimeout(rt));
+    proxyReq.once('close', () => clearTimeout(rt));
+    if (st.body) {
+      proxyReq.removeHeader('transfer-encoding');
+      proxyReq.setHeader('content-length', st.body.length);
+      // Ending here sends headers and body in one write; the proxy's later pipe of the
+      // already-ended client request adds nothing.
+      proxyReq.end(st.body);
+    }
+  };
+  const onError = (err: Error, req: ProxiedRequest) => {
+    const e = err as Error & { code?: string };
+    const code: ErrorCode = e instanceof UpstreamTimeout || e.code === 'ETIMEDOUT' ? 'GW_UPSTREAM_TIMEOUT' : 'GW_UPSTREAM_UNAVAILABLE';
+    req.qgw?.onFailure(code, cfg.name);
+  };
+  const base = {
     target: cfg.target,
     changeOrigin: true,
     xfwd: false,
     agent,
-    pathRewrite: (_path, req) => req.qgw!.upstreamUrl,
+    pathRewrite: (_path: string, req: ProxiedRequest) => req.qgw!.upstreamUrl,
+  };
+
+  const middleware = createProxyMiddleware<ProxiedRequest, ServerResponse>({
+    ...base,
     on: {
-      proxyReq(proxyReq: ClientRequest, req: ProxiedRequest) {
-        const st = req.qgw!;
-        st.upstreamStartedAt = performance.now();
-        for (const [k, v] of extraHeaders) proxyReq.setHeader(k, v);
-        const socket = proxyReq.socket as Socket | null;
-        if (socket?.connecting) {
-          const t = setTimeout(() => proxyReq.destroy(new UpstreamTimeout('connect')), cfg.connectTimeoutMs);
-          socket.once('connect', () => clearTimeout(t));
-          proxyReq.once('close', () => clearTimeout(t));
-        }
-        const rt = setTimeout(() => proxyReq.destroy(new UpstreamTimeout('response')), cfg.timeoutMs);
-        proxyReq.once('response', () => clearTimeout(rt));
-        proxyReq.once('close', () => clearTimeout(rt));
-        if (st.body) {
-          proxyReq.removeHeader('transfer-encoding');
-          proxyReq.setHeader('content-length', st.body.length);
-          // Ending here sends headers and body in one write; the proxy's later pipe of the
-          // already-ended client request adds nothing.
-          proxyReq.end(st.body);
-        }
-      },
+      proxyReq: onProxyReq,
       proxyRes(_proxyRes, req) {
         const st = req.qgw!;
         if (st.upstreamStartedAt !== undefined) st.upstreamMs = performance.now() - st.upstreamStartedAt;
       },
-      error(err, req) {
-        const e = err as Error & { code?: string };
-        const code: ErrorCode =
-          e instanceof UpstreamTimeout || e.code === 'ETIMEDOUT' ? 'GW_UPSTREAM_TIMEOUT' : 'GW_UPSTREAM_UNAVAILABLE';
-        req.qgw?.onFailure(code, cfg.name);
+      error: onError,
+    },
+  });
+
+  // Routes whose responses a version transform rewrites: the body is collected and mapped.
+  const HOP = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-alive', 'content-encoding']);
+  const transforming = createProxyMiddleware<ProxiedRequest, ServerResponse>({
+    ...base,
+    selfHandleResponse: true,
+    on: {
+      proxyReq: onProxyReq,
+      proxyRes(proxyRes, req, res) {
+        const st = req.qgw!;
+        if (st.upstreamStartedAt !== undefined) st.upstreamMs = performance.now() - st.upstreamStartedAt;
+        const status = proxyRes.statusCode ?? 502;
+        const json = /^application\/(?:[\w.+-]+\+)?json/i.test(String(proxyRes.headers['content-type'] ?? ''));
+        const copyHeaders = () => {
+          res.statusCode = status;
+          for (const [k, v] of Object.entries(proxyRes.headers)) if (v !== undefined && !HOP.has(k)) res.setHeader(k, v);
+        };
+        if (status < 200 || status >= 300 || !json || !st.transformResponse) {
+          copyHeaders();
+          if (proxyRes.headers['content-length']) res.setHeader('content-length', proxyRes.headers['content-length']);
+          proxyRes.pipe(res);
+          return;
+        }
+        const chunks: Buffer[] = [];
+        proxyRes.on('data', (c: Buffer) => chunks.push(c));
+        proxyRes.on('end', () => {
+          st.transformResponse!(Buffer.concat(chunks)).then(
+            (out) => {
+              copyHeaders();
+              res.setHeader('content-length', out.length);
+              res.end(out);
+            },
+            () => st.onFailure('GW_UPSTREAM_CONTRACT', cfg.name),
+          );
+        });
       },
+      error: onError,
     },
   });
 
   return {
     name: cfg.name,
     proxy(req, res) {
-      middleware(req, res, () => undefined).catch(() => req.qgw?.onFailure('GW_UPSTREAM_UNAVAILABLE', cfg.name));
+      const m = req.qgw?.transformResponse ? transforming : middleware;
+      m(req, res, () => undefined).catch(() => req.qgw?.onFailure('GW_UPSTREAM_UNAVAILABLE', cfg.name));
     },
     close() {
       agent.destroy();

@@ -14,6 +14,7 @@ import { createAdminApp } from './admin.ts';
 import { createConfigLoader } from './config.ts';
 import proxyaddr from 'proxy-addr';
 import { createGateway, type Gateway } from './gateway.ts';
+import { createDocsApp } from '../portal/docs.ts';
 import { createAuthorizationServer } from './oauth/authorization-server.ts';
 import { createRevocations } from './oauth/revocations.ts';
 import { createSecretBox } from './oauth/secret-box.ts';
@@ -142,6 +143,15 @@ export async function startGateway(o: StartOptions): Promise<RunningGateway> {
     redis,
     clientIp: (req) => (gateway.config().server.trustedProxies.length > 0 ? proxyaddr(req, trustProxies()) : req.socket.remoteAddress ?? ''),
   });
+  const docsApp = createDocsApp({
+    versions: () =>
+      gateway.config().apis.flatMap((api) =>
+        api.versions.flatMap((v) => {
+          const c = gateway.config().contracts.get(`${api.name}/${v.name}`);
+          return c ? [{ api: api.name, version: v.name, basePath: v.basePath, document: c.document }] : [];
+        }),
+      ),
+  });
   // Scheduled signing-key rotation, checked hourly; a no-op unless keyRotationDays is set.
   const rotationTimer = setInterval(() => {
     const s = oauthSettings();
@@ -185,6 +195,7 @@ export async function startGateway(o: StartOptions): Promise<RunningGateway> {
     if (url.startsWith('/oauth/') || url.startsWith('/.well-known/')) {
       if (oauthSettings()) return void authorizationServer(req, res);
     }
+    if (req.method === 'GET' && (url === '/docs' || url.startsWith('/docs/') || url.startsWith('/openapi/'))) return void docsApp(req, res);
     gateway.handle(req, res);
   };
 

@@ -37,6 +37,7 @@ export const Errors = {
   GW_JSON_FORBIDDEN_KEY: defineError('GW_JSON_FORBIDDEN_KEY', 400, 'Request body has duplicate or forbidden keys'),
   GW_VALIDATION_FAILED: defineError('GW_VALIDATION_FAILED', 400, 'Request does not match the API contract'),
   GW_UPSTREAM_UNAVAILABLE: defineError('GW_UPSTREAM_UNAVAILABLE', 502, 'Upstream service unavailable'),
+  GW_UPSTREAM_CONTRACT: defineError('GW_UPSTREAM_CONTRACT', 502, 'The upstream answered in a shape this version cannot serve'),
   GW_UPSTREAM_TIMEOUT: defineError('GW_UPSTREAM_TIMEOUT', 504, 'Upstream service timed out'),
   GW_NOT_READY: defineError('GW_NOT_READY', 503, 'Gateway not ready'),
   GW_ADMIN_AUTH_REQUIRED: defineError('GW_ADMIN_AUTH_REQUIRED', 401, 'Admin credential required'),

@@ -1,11 +1,11 @@
 // quota: fixed-window quotas per calendar day and month (UTC), per app or tenant, counted with
-// rate-limiter-flexible (in Redis when configured, with an in-memory insurance limiter when
-// Redis fails). The tightest remaining quota is sent as X-Quota-Limit/Remaining/Reset.
+// rate-limiter-flexible in Redis when configured (falling back to a local count when Redis
+// fails), in memory otherwise. The tightest remaining quota is sent as X-Quota-Limit/Remaining/Reset.
 // Emits GW_QUOTA_EXCEEDED (429 with Retry-After until the window ends).
 //
 //   - policy: quota
 //     config: { by: app, limits: [{ period: day, limit: 10000 }, { period: month, limit: 200000 }] }
-import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import { RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { GatewayError } from '../errors.ts';
 import { definePolicy } from '../contract.ts';
 
@@ -13,6 +13,23 @@ interface QuotaConfig {
   name: string;
   by: 'app' | 'tenant';
   limits: { period: 'day' | 'month'; limit: number }[];
+}
+
+/** Calls counted per key until the key's window ends; ended windows are dropped as it grows. */
+export function createWindowCounter(now: () => number, maxKeys = 100_000) {
+  const counts = new Map<string, { n: number; until: number }>();
+  return {
+    add(key: string, endsInSeconds: number): number {
+      const t = now();
+      let e = counts.get(key);
+      if (!e || e.until <= t) {
+        if (counts.size >= maxKeys) for (const [k, v] of counts) if (v.until <= t) counts.delete(k);
+        e = { n: 0, until: t + endsInSeconds * 1000 };
+        counts.set(key, e);
+      }
+      return ++e.n;
+    },
+  };
 }
 
 /** The window a timestamp falls in, and the seconds left in it. */
@@ -56,18 +73,14 @@ export const quotaPolicy = definePolicy<QuotaConfig>({
   create(config, deps) {
     const limiters = config.limits.map((l) => {
       const keyPrefix = `qgw:quota:${config.name}:${config.by}:${l.period}:${l.limit}`;
-      const limiter = deps.keep<RateLimiterAbstract>(keyPrefix, () => {
-        const memory = new RateLimiterMemory({ keyPrefix, points: l.limit, duration: 0 });
-        if (!deps.redis) return memory;
-        return new RateLimiterRedis({
-          storeClient: deps.redis,
-          keyPrefix,
-          points: l.limit,
-          duration: 0,
-          insuranceLimiter: memory,
-        });
-      });
-      return { ...l, limiter };
+      // Counted in Redis with rate-limiter-flexible when configured. In memory (and when Redis
+      // fails) a plain counter per window: rate-limiter-flexible's memory limiter expires keys
+      // with setTimeout, which cannot hold a month (Node caps timers at 24.8 days).
+      const local = deps.keep(`${keyPrefix}:memory`, () => createWindowCounter(deps.now));
+      const shared = deps.redis
+        ? deps.keep<RateLimiterAbstract>(keyPrefix, () => new RateLimiterRedis({ storeClient: deps.redis, keyPrefix, points: l.limit, duration: 0 }))
+        : undefined;
+      return { ...l, local, shared };
     });
     return async function quota(ctx) {
       const id = ctx.identity;
@@ -76,11 +89,23 @@ export const quotaPolicy = definePolicy<QuotaConfig>({
       let tightest: { limit: number; remaining: number; reset: number } | undefined;
       for (const l of limiters) {
         const w = windowOf(l.period, now);
-        let res: RateLimiterRes;
-        try {
-          res = await l.limiter.consume(`${who}:${w.id}`, 1, { customDuration: w.endsInSeconds });
-        } catch (rej) {
-          if (!(rej instanceof RateLimiterRes)) throw rej;
+        const key = `${who}:${w.id}`;
+        let used: number;
+        if (l.shared) {
+          try {
+            const r = await l.shared.consume(key, 1, { customDuration: w.endsInSeconds });
+            used = r.consumedPoints;
+          } catch (rej) {
+            if (rej instanceof RateLimiterRes) used = rej.consumedPoints;
+            else {
+              deps.metrics.limiterDecision(`quota:${config.name}`, 'fallback');
+              used = l.local.add(key, w.endsInSeconds);
+            }
+          }
+        } else {
+          used = l.local.add(key, w.endsInSeconds);
+        }
+        if (used > l.limit) {
           deps.metrics.limiterDecision(`quota:${config.name}`, 'limited');
           ctx.responseHeaders['X-Quota-Limit'] = String(l.limit);
           ctx.responseHeaders['X-Quota-Remaining'] = '0';
@@ -90,9 +115,8 @@ export const quotaPolicy = definePolicy<QuotaConfig>({
             headers: { 'Retry-After': String(w.endsInSeconds) },
           });
         }
-        if (!tightest || res.remainingPoints < tightest.remaining) {
-          tightest = { limit: l.limit, remaining: res.remainingPoints, reset: w.endsInSeconds };
-        }
+        const remaining = l.limit - used;
+        if (!tightest || remaining < tightest.remaining) tightest = { limit: l.limit, remaining, reset: w.endsInSeconds };
       }
       if (tightest) {
         ctx.responseHeaders['X-Quota-Limit'] = String(tightest.limit);
