@@ -47,6 +47,11 @@ export function buildConfigSchema(policies: readonly PolicyDefinition<any>[]): R
             description: 'Proxies whose X-Forwarded-For is believed; the client IP is the socket peer otherwise.',
           },
           requestIdHeader: { type: 'string', default: 'x-request-id', description: 'Header carrying the request id.' },
+          mode: {
+            enum: ['production', 'development'],
+            default: 'production',
+            description: 'development: upstream 2xx JSON responses are checked against the contract; mismatches are logged and counted, traffic is not changed.',
+          },
         },
       },
       oauth: {

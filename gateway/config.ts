@@ -74,7 +74,7 @@ export interface OAuthConfig {
 export interface GatewayConfig {
   readonly file: string;
   readonly oauth?: OAuthConfig;
-  readonly server: { readonly trustedProxies: readonly string[]; readonly requestIdHeader: string };
+  readonly server: { readonly trustedProxies: readonly string[]; readonly requestIdHeader: string; readonly mode: 'production' | 'development' };
   readonly upstreams: readonly UpstreamConfig[];
   readonly policies: readonly PolicyEntry[];
   readonly apis: readonly ApiConfig[];

@@ -221,9 +221,27 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
         if (code === 'GW_UPSTREAM_CONTRACT') logger.warn({ requestId, route: route.id }, 'the version mapping refused the upstream response');
         sendProblem(res, new GatewayError(code), requestId, rh);
       },
-      transformResponse: tr?.response,
+      transformResponse: rt.config.server.mode === 'development' && route.operation ? checked(route, requestId, tr?.response) : tr?.response,
     };
     route.upstream.proxy(req, res);
+  }
+
+  /** Development mode: the (transformed) response is checked against the contract, never changed. */
+  function checked(route: CompiledRoute, requestId: string, transform?: (b: Buffer, s: number) => Promise<Buffer>) {
+    return async (body: Buffer, status: number): Promise<Buffer> => {
+      const out = transform ? await transform(body, status) : body;
+      let errors;
+      try {
+        errors = route.operation!.validateResponse(status, JSON.parse(out.toString('utf8')));
+      } catch {
+        errors = [{ pointer: '/response', message: 'is not valid JSON' }];
+      }
+      if (errors.length > 0) {
+        metrics.contractMismatch(route.id);
+        logger.warn({ requestId, route: route.id, status, errors: errors.slice(0, 10) }, 'upstream response does not match the contract');
+      }
+      return out;
+    };
   }
 
   function handle(req: IncomingMessage, res: ServerResponse): void {

@@ -9,6 +9,7 @@ export interface GatewayMetrics extends PolicyMetrics {
   request(route: string, method: string, status: number, seconds: number, upstreamSeconds?: number): void;
   upstreamError(upstream: string, kind: 'unavailable' | 'timeout' | 'contract'): void;
   deprecatedUse(api: string, version: string, app: string): void;
+  contractMismatch(route: string): void;
 }
 
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}): GatewayMetrics {
@@ -52,8 +53,15 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): GatewayM
     labelNames: ['api', 'version', 'app'],
     registers: [registry],
   });
+  const mismatches = new Counter({
+    name: 'qgw_contract_mismatches_total',
+    help: 'Upstream responses that do not match the contract (development mode), by route.',
+    labelNames: ['route'],
+    registers: [registry],
+  });
   return {
     registry,
+    contractMismatch: (route) => mismatches.labels(route).inc(),
     deprecatedUse: (api, version, app) => deprecated.labels(api, version, app).inc(),
     request(route, method, status, seconds, upstreamSeconds) {
       requests.labels(route, method, String(status)).inc();

@@ -19,7 +19,7 @@ export interface ProxyState {
   upstreamMs?: number;
   onFailure(code: ErrorCode, upstream: string): void;
   /** Set for version-transformed routes: rewrites a 2xx JSON response body. */
-  transformResponse?: (body: Buffer) => Promise<Buffer>;
+  transformResponse?: (body: Buffer, status: number) => Promise<Buffer>;
 }
 
 export type ProxiedRequest = IncomingMessage & { qgw?: ProxyState };
@@ -115,7 +115,7 @@ export function createUpstream(cfg: UpstreamConfig): Upstream {
         const chunks: Buffer[] = [];
         proxyRes.on('data', (c: Buffer) => chunks.push(c));
         proxyRes.on('end', () => {
-          st.transformResponse!(Buffer.concat(chunks)).then(
+          st.transformResponse!(Buffer.concat(chunks), status).then(
             (out) => {
               copyHeaders();
               res.setHeader('content-length', out.length);

@@ -14,7 +14,7 @@ export interface RouteTransform {
   /** The upstream body for a request body of this version. */
   request?(body: Buffer): Promise<Buffer>;
   /** This version's body for an upstream JSON body. */
-  response?(body: Buffer): Promise<Buffer>;
+  response?(body: Buffer, status: number): Promise<Buffer>;
 }
 
 const encodeCursor = (offset: number) => Buffer.from(JSON.stringify({ o: offset })).toString('base64url');

@@ -28,6 +28,10 @@ export interface CompiledOperation {
     headers: IncomingHttpHeaders;
   }): FieldError[];
   validateBody(value: unknown): FieldError[];
+  /** Checks a JSON response body against the response declared for `status` (or `default`). */
+  validateResponse(status: number, value: unknown): FieldError[];
+  /** Whether the document declares a JSON body for this response status. */
+  hasResponseSchema(status: number): boolean;
 }
 
 export interface Contract {
@@ -246,6 +250,23 @@ export async function loadContract(file: string): Promise<Contract> {
       } catch (err) {
         throw new ContractError(file, `${opPointer}/requestBody`, `schema does not compile: ${(err as Error).message}`);
       }
+      const responses = new Map<string, ValidateFunction>();
+      for (const [code, raw] of Object.entries((op.responses ?? {}) as Json)) {
+        let r = raw as Json;
+        if (typeof r.$ref === 'string') {
+          const m = /^#\/components\/responses\/(.+)$/.exec(r.$ref);
+          r = ((m && ((doc.components as Json | undefined)?.responses as Json | undefined)?.[m[1]!]) ?? {}) as Json;
+        }
+        const content = (r.content ?? {}) as Json;
+        const media = (content['application/json'] ?? content['application/problem+json']) as Json | undefined;
+        if (!media?.schema) continue;
+        try {
+          responses.set(code, bodyAjv.compile(rewriteRefs(media.schema) as Json));
+        } catch (err) {
+          throw new ContractError(file, `${opPointer}/responses/${code}`, `schema does not compile: ${(err as Error).message}`);
+        }
+      }
+      const responseFor = (status: number) => responses.get(String(status)) ?? responses.get(`${String(status)[0]}XX`) ?? responses.get('default');
       const operationId = typeof op.operationId === 'string' ? op.operationId : `${method} ${template}`;
       const compiled: CompiledOperation = {
         operationId,
@@ -270,6 +291,11 @@ export async function loadContract(file: string): Promise<Contract> {
         validateBody(value) {
           return vBody ? collect(vBody, value, '/body') : [];
         },
+        validateResponse(status, value) {
+          const v = responseFor(status);
+          return v ? collect(v, value, '/response') : [{ pointer: '/response', message: `status ${status} is not declared` }];
+        },
+        hasResponseSchema: (status) => responseFor(status) !== undefined,
       };
       ops.set(`${compiled.method} ${template}`, compiled);
     }

@@ -51,7 +51,7 @@ export function createDocsApp(source: DocsSource): express.Express {
     if (!current().docs.has(name) || name.includes('/')) return next();
     res.redirect(302, `/docs/?urls.primaryName=${encodeURIComponent(name)}`);
   });
-  app.get('/docs', (_req, res) => res.redirect(301, '/docs/'));
+  app.get(/^\/docs$/, (_req, res) => res.redirect(301, '/docs/'));
   app.use('/docs', (req, res, next) => {
     const ui = current().ui;
     let i = 0;
