@@ -34,6 +34,7 @@ export function createCoreService(opts: { file?: string } = {}): CoreService {
   db.pragma('journal_mode = WAL');
   db.exec(`
     CREATE TABLE IF NOT EXISTS customers (tenant_id TEXT NOT NULL, id TEXT NOT NULL, doc TEXT NOT NULL, created_at TEXT NOT NULL, PRIMARY KEY (tenant_id, id));
+    CREATE TABLE IF NOT EXISTS resources (tenant_id TEXT NOT NULL, kind TEXT NOT NULL, id TEXT NOT NULL, seq INTEGER NOT NULL, doc TEXT NOT NULL, PRIMARY KEY (tenant_id, kind, id));
     CREATE TABLE IF NOT EXISTS work_orders (tenant_id TEXT NOT NULL, id TEXT NOT NULL, seq INTEGER NOT NULL, doc TEXT NOT NULL, created_at TEXT NOT NULL, PRIMARY KEY (tenant_id, id));
   `);
   const q = {
@@ -132,6 +133,84 @@ export function createCoreService(opts: { file?: string } = {}): CoreService {
     if (!r) return problem(res, 404, 'CORE_NOT_FOUND', 'Work order not found');
     res.json(JSON.parse(r.doc));
   });
+  // Technicians, invoices and webhook subscriptions share one table of JSON documents.
+  const r = {
+    ins: db.prepare('INSERT INTO resources (tenant_id, kind, id, seq, doc) VALUES (?, ?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM resources WHERE tenant_id = ? AND kind = ?), ?)'),
+    get: db.prepare('SELECT doc FROM resources WHERE tenant_id = ? AND kind = ? AND id = ?'),
+    list: db.prepare('SELECT doc FROM resources WHERE tenant_id = ? AND kind = ? ORDER BY seq DESC LIMIT ? OFFSET ?'),
+    count: db.prepare('SELECT COUNT(*) AS n FROM resources WHERE tenant_id = ? AND kind = ?'),
+    del: db.prepare('DELETE FROM resources WHERE tenant_id = ? AND kind = ? AND id = ?'),
+    nextNumber: db.prepare("SELECT COUNT(*) + 1001 AS n FROM resources WHERE tenant_id = ? AND kind = 'invoice'"),
+  };
+  const put = (t: string, kind: string, doc: { id: string }) => r.ins.run(t, kind, doc.id, t, kind, JSON.stringify(doc));
+  const one = (t: string, kind: string, id: string) => {
+    const row = r.get.get(t, kind, id) as { doc: string } | undefined;
+    return row && (JSON.parse(row.doc) as Record<string, unknown>);
+  };
+  const listing = (kind: string, hide: (d: Record<string, unknown>) => Record<string, unknown> = (d) => d) => (req: Request, res: Response) => {
+    const { limit, offset } = page(req);
+    const t = res.locals.tenant as string;
+    const items = (r.list.all(t, kind, limit, offset) as { doc: string }[]).map((x) => hide(JSON.parse(x.doc) as Record<string, unknown>));
+    res.json({ items, total: (r.count.get(t, kind) as { n: number }).n, limit, offset });
+  };
+  const fetchOne = (kind: string, title: string, hide: (d: Record<string, unknown>) => Record<string, unknown> = (d) => d) => (req: Request, res: Response) => {
+    const d = one(res.locals.tenant as string, kind, String(req.params.id));
+    if (!d) return problem(res, 404, 'CORE_NOT_FOUND', `${title} not found`);
+    res.json(hide(d));
+  };
+
+  app.get('/api/technicians', listing('technician'));
+  app.get('/api/technicians/:id', fetchOne('technician', 'Technician'));
+  app.post('/api/technicians', (req, res) => {
+    const t = res.locals.tenant as string;
+    const now = new Date().toISOString();
+    const doc = { id: randomUUID(), tenantId: t, active: true, skills: [], ...pick(req.body, ['name', 'email', 'phone', 'skills', 'active']), createdAt: now, updatedAt: now };
+    put(t, 'technician', doc);
+    res.status(201).location(`/api/technicians/${doc.id}`).json(doc);
+  });
+
+  app.get('/api/invoices', listing('invoice'));
+  app.get('/api/invoices/:id', fetchOne('invoice', 'Invoice'));
+  app.post('/api/invoices', (req, res) => {
+    const t = res.locals.tenant as string;
+    const workOrderId = String((req.body as { workOrderId?: unknown }).workOrderId ?? '');
+    const row = q.getWo.get(t, workOrderId) as { doc: string } | undefined;
+    if (!row) return problem(res, 422, 'CORE_NO_WORK_ORDER', 'No such work order');
+    const wo = JSON.parse(row.doc) as { id: string; customer?: { id?: string }; lineItems: unknown[]; totals: { subtotal: { amount: number; currency: string } } };
+    const now = new Date();
+    const doc = {
+      id: randomUUID(),
+      tenantId: t,
+      number: `INV-${(r.nextNumber.get(t) as { n: number }).n}`,
+      status: 'open',
+      workOrderId: wo.id,
+      customerId: wo.customer?.id,
+      lineItems: wo.lineItems,
+      total: wo.totals.subtotal,
+      issuedAt: now.toISOString(),
+      dueAt: new Date(now.getTime() + 30 * 86_400_000).toISOString(),
+      createdAt: now.toISOString(),
+    };
+    put(t, 'invoice', doc);
+    res.status(201).location(`/api/invoices/${doc.id}`).json(doc);
+  });
+
+  // A subscription's signing secret is shown once, at creation.
+  const noSecret = ({ secret: _s, ...rest }: Record<string, unknown>) => rest;
+  app.get('/api/webhook-subscriptions', listing('subscription', noSecret));
+  app.get('/api/webhook-subscriptions/:id', fetchOne('subscription', 'Subscription', noSecret));
+  app.post('/api/webhook-subscriptions', (req, res) => {
+    const t = res.locals.tenant as string;
+    const doc = { id: randomUUID(), tenantId: t, active: true, ...pick(req.body, ['url', 'events', 'description']), secret: `whsec_${randomUUID().replaceAll('-', '')}`, createdAt: new Date().toISOString() };
+    put(t, 'subscription', doc);
+    res.status(201).location(`/api/webhook-subscriptions/${doc.id}`).json(doc);
+  });
+  app.delete('/api/webhook-subscriptions/:id', (req, res) => {
+    const gone = r.del.run(res.locals.tenant, 'subscription', req.params.id).changes > 0;
+    if (!gone) return problem(res, 404, 'CORE_NOT_FOUND', 'Subscription not found');
+    res.status(204).end();
+  });
+
   app.use((_req: Request, res: Response) => problem(res, 404, 'CORE_NOT_FOUND', 'Not found'));
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
     const status = (err as { status?: number }).status;

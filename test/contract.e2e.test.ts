@@ -23,7 +23,7 @@ before(async () => {
       .replace('capacity: 10, refillPerSecond: 2', 'capacity: 10000, refillPerSecond: 1000'), {
     env: { CORE_URL: core.url, QGW_ISSUER: 'http://127.0.0.1:1' },
   });
-  key = gw.issueKey({ tenant: 'acme', scopes: ['work-orders:write', 'customers:write'] });
+  key = gw.issueKey({ tenant: 'acme', scopes: ['work-orders:write', 'customers:write', 'technicians:write', 'invoices:write', 'webhooks:write'] });
   for (const v of ['v1', 'v2']) contracts[v] = await loadContract(join(ROOT, `openapi/${v}.yaml`));
 });
 after(async () => {
@@ -31,7 +31,7 @@ after(async () => {
   await core.close();
 });
 
-const call = (method: 'get' | 'post', path: string, body?: unknown) => {
+const call = (method: 'get' | 'post' | 'delete', path: string, body?: unknown) => {
   const r = request(gw.url)[method](path).set('X-API-Key', key);
   return body === undefined ? r : r.send(body as object);
 };
@@ -68,6 +68,41 @@ describe('contract: every operation of each version, through the gateway', () =>
       const invalid = await call('post', `/${version}/work-orders`, { priority: 'someday' });
       assert.equal(invalid.status, 400);
       conforms(version, 'POST', '/work-orders', invalid);
+
+      const tech = await call('post', `/${version}/technicians`, { name: 'Dana Ruiz', skills: ['hvac'] });
+      assert.equal(tech.status, 201);
+      conforms(version, 'POST', '/technicians', tech);
+      conforms(version, 'GET', '/technicians', await call('get', `/${version}/technicians`));
+      conforms(version, 'GET', '/technicians/{id}', await call('get', `/${version}/technicians/${tech.body.id}`));
+      const assigned = await call('post', `/${version}/work-orders`, { summary: 'Assigned', assignments: [{ technicianId: tech.body.id, primary: true }] });
+      conforms(version, 'POST', '/work-orders', assigned);
+      assert.deepEqual(assigned.body.assignments, [{ technicianId: tech.body.id, primary: true }]);
+
+      const inv = await call('post', `/${version}/invoices`, { workOrderId: wo.body.id });
+      assert.equal(inv.status, 201);
+      assert.deepEqual(inv.body.total, { amount: 184500, currency: 'USD' });
+      conforms(version, 'POST', '/invoices', inv);
+      conforms(version, 'GET', '/invoices', await call('get', `/${version}/invoices`));
+      conforms(version, 'GET', '/invoices/{id}', await call('get', `/${version}/invoices/${inv.body.id}`));
+      const noWo = await call('post', `/${version}/invoices`, { workOrderId: '00000000-0000-4000-8000-000000000000' });
+      assert.equal(noWo.status, 422);
+      conforms(version, 'POST', '/invoices', noWo);
+
+      const sub = await call('post', `/${version}/webhook-subscriptions`, { url: 'https://partner.example/hooks', events: ['work_order.completed'] });
+      assert.equal(sub.status, 201);
+      assert.match(sub.body.secret, /^whsec_/);
+      conforms(version, 'POST', '/webhook-subscriptions', sub);
+      const subs = await call('get', `/${version}/webhook-subscriptions`);
+      conforms(version, 'GET', '/webhook-subscriptions', subs);
+      assert.ok(!JSON.stringify(subs.body).includes(sub.body.secret), 'the secret is shown once');
+      conforms(version, 'GET', '/webhook-subscriptions/{id}', await call('get', `/${version}/webhook-subscriptions/${sub.body.id}`));
+      const del = await call('delete', `/${version}/webhook-subscriptions/${sub.body.id}`);
+      assert.equal(del.status, 204);
+      conforms(version, 'DELETE', '/webhook-subscriptions/{id}', del);
+      assert.equal((await call('get', `/${version}/webhook-subscriptions/${sub.body.id}`)).status, 404);
+      const http = await call('post', `/${version}/webhook-subscriptions`, { url: 'http://insecure.example', events: ['nope'] });
+      assert.equal(http.status, 400);
+      assert.deepEqual(http.body.errors.map((e: { pointer: string }) => e.pointer).sort(), ['/body/events/0', '/body/url']);
     });
   }
 });
