@@ -64,7 +64,7 @@ test('changes that must pass: additions, optional fields, a widened request enum
   cur.components.schemas.WorkOrderCreate.properties.poNumber = { type: 'string' };
   cur.components.schemas.WorkOrder.properties.poNumber = { type: 'string' };
   cur.components.schemas.WorkOrderCreate.properties.priority.enum.push('planned');
-  cur.paths['/technicians'] = { get: { operationId: 'listTechnicians', responses: { '200': { description: 'ok' } } } };
+  cur.paths['/equipment'] = { get: { operationId: 'listEquipment', responses: { '200': { description: 'ok' } } } };
   assert.deepEqual(findBreakingChanges(released, cur).changes, []);
   const major = structuredClone(released);
   major.info.version = '2.0.0';
