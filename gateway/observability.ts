@@ -12,6 +12,20 @@ export interface GatewayMetrics extends PolicyMetrics {
   contractMismatch(route: string): void;
 }
 
+/** prom-client hashes label values on every `labels()` call; the hot path keeps the children. */
+function childCache<T>(make: (...labels: string[]) => T): (...labels: string[]) => T {
+  const cache = new Map<string, T>();
+  return (...labels) => {
+    const key = labels.join('\u0000');
+    let c = cache.get(key);
+    if (c === undefined) {
+      if (cache.size > 10_000) cache.clear();
+      cache.set(key, (c = make(...labels)));
+    }
+    return c;
+  };
+}
+
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}): GatewayMetrics {
   const registry = new Registry();
   if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'qgw_' });
@@ -59,17 +73,21 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): GatewayM
     labelNames: ['route'],
     registers: [registry],
   });
+  const requestsOf = childCache((route, method, status) => requests.labels(route!, method!, status!));
+  const latencyOf = childCache((route) => latency.labels(route!));
+  const upstreamOf = childCache((route) => upstreamLatency.labels(route!));
+  const limiterOf = childCache((policy, decision) => limiter.labels(policy!, decision!));
   return {
     registry,
     contractMismatch: (route) => mismatches.labels(route).inc(),
     deprecatedUse: (api, version, app) => deprecated.labels(api, version, app).inc(),
     request(route, method, status, seconds, upstreamSeconds) {
-      requests.labels(route, method, String(status)).inc();
-      latency.labels(route).observe(seconds);
-      if (upstreamSeconds !== undefined) upstreamLatency.labels(route).observe(upstreamSeconds);
+      requestsOf(route, method, String(status)).inc();
+      latencyOf(route).observe(seconds);
+      if (upstreamSeconds !== undefined) upstreamOf(route).observe(upstreamSeconds);
     },
     upstreamError: (upstream, kind) => upstreamErrors.labels(upstream, kind).inc(),
-    limiterDecision: (policy, decision) => limiter.labels(policy, decision).inc(),
+    limiterDecision: (policy, decision) => limiterOf(policy, decision).inc(),
   };
 }
 

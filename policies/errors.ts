@@ -65,7 +65,12 @@ export class GatewayError extends Error {
     code: ErrorCode,
     opts: { detail?: string; errors?: readonly ProblemFieldError[]; headers?: Record<string, string> } = {},
   ) {
+    // These are answers, not faults: no stack trace is captured (a 401 or 429 flood would pay
+    // for one per request otherwise).
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(code);
+    Error.stackTraceLimit = limit;
     this.name = 'GatewayError';
     this.code = code;
     this.status = Errors[code].status;

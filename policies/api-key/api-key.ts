@@ -65,6 +65,16 @@ export const apiKeyPolicy = definePolicy<ApiKeyConfig>({
       deps.credentialChanges.subscribe((id) => m.delete(id));
       return m;
     });
+    // Keys already verified, by the presented value, for the same time: a repeat call skips the
+    // hash (SHA-256 per call was the costliest step of this policy). In memory only; the store
+    // still holds nothing but hashes.
+    const verified = deps.keep('api-key:verified', () => {
+      const m = new Map<string, { entry: Entry; at: number }>();
+      deps.credentialChanges.subscribe((id) => {
+        for (const [k, v] of m) if (v.entry.rec.id === id) m.delete(k);
+      });
+      return m;
+    });
     const load = (id: string): Entry | undefined => {
       const rec = deps.store.getApiKey(id);
       if (!rec) return undefined;
@@ -87,15 +97,28 @@ export const apiKeyPolicy = definePolicy<ApiKeyConfig>({
       cache.set(id, { entry, at: now });
       return entry;
     };
-    return function apiKey(ctx) {
-      const key = readKey(ctx.req.headers);
-      if (key === undefined && config.optional) return;
+    const check = (key: string | undefined, now: number): Entry | undefined => {
+      if (key !== undefined && config.cacheTtlMs > 0) {
+        const hit = verified.get(key);
+        if (hit && now - hit.at < config.cacheTtlMs) return hit.entry;
+      }
       const id = key ? parseApiKey(key) : undefined;
-      const now = deps.now();
       const entry = id ? lookup(id, now) : undefined;
       // Hash even when the id is unknown, so timing says nothing about which keys exist.
       const ok = hashesEqual(key ? hashApiKeyBytes(key) : DUMMY_HASH, entry?.hash ?? DUMMY_HASH) && entry !== undefined;
-      if (!ok || entry.rec.revokedAt !== null || entry.expires <= now) {
+      if (!ok) return undefined;
+      if (config.cacheTtlMs > 0) {
+        if (verified.size >= 10000) verified.clear();
+        verified.set(key!, { entry, at: now });
+      }
+      return entry;
+    };
+    return function apiKey(ctx) {
+      const key = readKey(ctx.req.headers);
+      if (key === undefined && config.optional) return;
+      const now = deps.now();
+      const entry = check(key, now);
+      if (!entry || entry.rec.revokedAt !== null || entry.expires <= now) {
         throw new GatewayError('GW_AUTH_REQUIRED', { headers: { 'WWW-Authenticate': 'ApiKey' } });
       }
       const rec = entry.rec;

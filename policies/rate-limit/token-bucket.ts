@@ -44,8 +44,16 @@ export function createMemoryBuckets(opts: { now: () => number; maxKeys?: number 
     kind: 'memory',
     take(key, capacity, rate, cost) {
       const now = opts.now();
-      const { bucket, result } = takeFrom(buckets.get(key), now, capacity, rate, cost);
-      if (buckets.size >= maxKeys && !buckets.has(key)) {
+      const existing = buckets.get(key);
+      const { bucket, result } = takeFrom(existing, now, capacity, rate, cost);
+      if (existing) {
+        // Updated in place: the hot path allocates no new bucket per call.
+        existing.tokens = bucket.tokens;
+        existing.ts = bucket.ts;
+        existing.full = now + result.resetMs;
+        return result;
+      }
+      if (buckets.size >= maxKeys) {
         // Buckets that have refilled are the same as absent ones: drop them first.
         for (const [k, v] of buckets) if (v.full <= now) buckets.delete(k);
         if (buckets.size >= maxKeys) buckets.delete(buckets.keys().next().value as string);
