@@ -148,7 +148,11 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
         if (ctx.body) return Promise.resolve(ctx.body);
         return readLimited(req, ctx.bodyLimit).then((b) => (ctx.body = b));
       },
+      hideFromUpstream(header: string) {
+        (hidden ??= []).push(header.toLowerCase());
+      },
     };
+    let hidden: string[] | undefined;
     done(route, ctx);
     const dep = route.deprecation;
     if (dep) {
@@ -179,7 +183,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
 
     // Identity and forwarding headers: client copies never pass.
     const h = req.headers;
-    for (const name of IDENTITY_HEADERS) delete h[name];
+    for (const name of IDENTITY_HEADERS) if (h[name] !== undefined) delete h[name];
     const id = ctx.identity;
     if (id) {
       h['x-quant-tenant'] = id.tenant;
@@ -194,7 +198,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     if (!peerTrusted || typeof h['x-forwarded-proto'] !== 'string') h['x-forwarded-proto'] = 'http';
     if (!peerTrusted || typeof h['x-forwarded-host'] !== 'string') {
       if (typeof h.host === 'string') h['x-forwarded-host'] = h.host;
-      else delete h['x-forwarded-host'];
+      else if (h['x-forwarded-host'] !== undefined) delete h['x-forwarded-host'];
     }
     h['x-request-id'] = requestId;
     if (typeof h.traceparent !== 'string' || !TRACEPARENT.test(h.traceparent)) h.traceparent = newTraceparent();
@@ -214,6 +218,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     for (const k in rh) res.setHeader(k, rh[k]!);
     req.qgw = {
       upstreamUrl,
+      hidden,
       body: ctx.body,
       startedAt,
       onFailure(code: ErrorCode, upstream: string) {

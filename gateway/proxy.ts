@@ -13,6 +13,8 @@ import type { UpstreamConfig } from './config.ts';
 /** What the gateway attaches to a request before handing it to the proxy. */
 export interface ProxyState {
   upstreamUrl: string;
+  /** Request headers the upstream must not see (credentials). */
+  hidden?: string[];
   body?: Buffer;
   startedAt: number;
   upstreamStartedAt?: number;
@@ -46,6 +48,7 @@ export function createUpstream(cfg: UpstreamConfig): Upstream {
   const onProxyReq = (proxyReq: ClientRequest, req: ProxiedRequest) => {
     const st = req.qgw!;
     st.upstreamStartedAt = performance.now();
+    if (st.hidden) for (const name of st.hidden) proxyReq.removeHeader(name);
     for (const [k, v] of extraHeaders) proxyReq.setHeader(k, v);
     if (st.transformResponse) proxyReq.setHeader('accept-encoding', 'identity');
     const socket = proxyReq.socket as Socket | null;

@@ -62,6 +62,9 @@ export interface RequestContext {
   /** Raw body once read; forwarded upstream byte for byte. */
   body?: Buffer;
   readBody(): Promise<Buffer>;
+  /** Keeps a request header from the upstream (a credential). Deleting from `req.headers`
+   *  instead would turn that object slow for the proxy's copy of it. */
+  hideFromUpstream(header: string): void;
   /** Headers added to whatever response the client gets (proxied or problem). */
   readonly responseHeaders: Record<string, string>;
   /** Set by a policy that answers the request itself (a CORS preflight). */

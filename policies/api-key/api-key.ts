@@ -127,8 +127,8 @@ export const apiKeyPolicy = definePolicy<ApiKeyConfig>({
       }
       ctx.identity = entry.identity;
       // The key has done its job here; upstreams never see it.
-      delete ctx.req.headers['x-api-key'];
-      if (ctx.req.headers.authorization?.slice(0, 7).toLowerCase() === 'apikey ') delete ctx.req.headers.authorization;
+      if (ctx.req.headers['x-api-key'] !== undefined) ctx.hideFromUpstream('x-api-key');
+      if (ctx.req.headers.authorization?.slice(0, 7).toLowerCase() === 'apikey ') ctx.hideFromUpstream('authorization');
     };
   },
 });

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { findKeyProblems } from './json-guard.ts';
+import { findKeyProblems, keyProblemsOf } from './json-guard.ts';
 
 test('duplicate keys are found at any depth with their pointer', () => {
   assert.deepEqual(findKeyProblems('{"a":1,"b":{"c":[{"d":1,"d":2}]},"a":3}'), [
@@ -17,4 +17,18 @@ test('prototype keys are refused, strings that merely contain them are not', () 
   assert.deepEqual(findKeyProblems('{"x":{"__proto__":{"admin":true}}}'), [{ pointer: '/x/__proto__', message: 'is a forbidden key' }]);
   assert.equal(findKeyProblems('{"constructor":1}').length, 1);
   assert.deepEqual(findKeyProblems('{"note":"__proto__ \\"a\\":1, \\"a\\":2","k":["a","a"]}'), []);
+});
+
+test('the quick check agrees with the full scan, including on strings that look like keys', () => {
+  const cases = [
+    '{"a":1,"b":{"c":[{"d":1,"e":2}]}}',
+    '{"a":1,"a":2}',
+    '{"x":{"y":1,"y":2}}',
+    '{"note":"looks like \\"k\\": 1","k":1}',
+    '{"__proto__":{}}',
+    '{"text":"constructor"}',
+    '[{"a":1},{"a":1}]',
+    '{ "a" : 1 ,\n "b"\t: 2 }',
+  ];
+  for (const text of cases) assert.deepEqual(keyProblemsOf(text, JSON.parse(text)), findKeyProblems(text), text);
 });

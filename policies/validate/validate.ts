@@ -8,7 +8,7 @@
 //     config: {}
 import { GatewayError, type ProblemFieldError } from '../errors.ts';
 import { definePolicy, type RequestContext } from '../contract.ts';
-import { findKeyProblems } from './json-guard.ts';
+import { keyProblemsOf } from './json-guard.ts';
 
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
 
@@ -41,7 +41,7 @@ export const validatePolicy = definePolicy<{ body: boolean }>({
       } catch {
         throw new GatewayError('GW_MALFORMED_JSON');
       }
-      const keyProblems = findKeyProblems(text);
+      const keyProblems = keyProblemsOf(text, value);
       if (keyProblems.length > 0) {
         throw new GatewayError('GW_JSON_FORBIDDEN_KEY', {
           errors: keyProblems.map((p) => ({ pointer: `/body${p.pointer}`, message: p.message })),
