@@ -93,7 +93,7 @@ export async function startGateway(o: StartOptions): Promise<RunningGateway> {
   const credentialListeners = new Set<(id: string) => void>();
   const kept = new Map<string, unknown>();
   const signingKeys = createSigningKeys({ store: o.store, box: createSecretBox(o.masterKey), now });
-  const revocations = createRevocations({ store: o.store, redis });
+  const revocations = createRevocations({ store: o.store, redis, now });
   let gatewayRef: Gateway | undefined;
   const oauthSettings = () => gatewayRef?.config().oauth;
   const localIssuer: LocalIssuer = {
