@@ -126,7 +126,7 @@ function printDemo(accounts: Awaited<ReturnType<typeof startGateway>>['accounts'
       `  export QGW_TOKEN=$(curl -s -u "$QGW_CLIENT_ID:$QGW_CLIENT_SECRET" -d grant_type=client_credentials ${url}/oauth/token | node -pe 'JSON.parse(require("fs").readFileSync(0)).access_token')`,
       `  curl -s -H "Authorization: Bearer $QGW_TOKEN" ${url}/v1/work-orders`,
       '',
-      `Admin API: ${adminUrl}/admin (Authorization: Bearer ${tokenHint})`,
+      `API docs: ${url}/docs   Admin API: ${adminUrl}/admin (Authorization: Bearer ${tokenHint})`,
       '',
     );
   }
