@@ -17,7 +17,7 @@
 //           claims: { tenant: org_id, app: azp, subject: sub, scopes: scp }
 import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { GatewayError } from '../errors.ts';
-import { definePolicy, type Identity } from '../contract.ts';
+import { definePolicy, type Identity, type RequestContext } from '../contract.ts';
 
 interface IssuerConfig {
   issuer: string;
@@ -137,9 +137,10 @@ export const jwtPolicy = definePolicy<JwtConfig>({
       if (!v || v.alg !== header.alg) throw unauthorized();
       return v.key;
     };
-    const cache = new Map<string, { identity: Identity; exp: number; jti?: string; self: boolean }>();
+    type Verified = { identity: Identity; exp: number; jti?: string; self: boolean };
+    const cache = new Map<string, Verified>();
 
-    const verify = async (token: string) => {
+    const verify = async (token: string): Promise<Verified> => {
       let header;
       let unverified;
       try {
@@ -180,7 +181,22 @@ export const jwtPolicy = definePolicy<JwtConfig>({
       return { identity, exp: payload.exp! * 1000 + config.clockSkewSeconds * 1000, jti: payload.jti, self: isSelf };
     };
 
-    return async function jwt(ctx) {
+    const admit = (ctx: RequestContext, v: Verified): void | Promise<void> => {
+      if (v.self && v.jti) {
+        const revoked = local!.isRevoked(v.jti);
+        if (revoked === true) throw unauthorized();
+        if (revoked !== false) {
+          return revoked.then((r) => {
+            if (r) throw unauthorized();
+            ctx.identity = v.identity;
+          });
+        }
+      }
+      ctx.identity = v.identity;
+    };
+    // Synchronous when the token was verified before (and revocation is answered locally), so a
+    // cached token costs no promise.
+    return function jwt(ctx) {
       if (ctx.identity && config.optional) return;
       const auth = ctx.req.headers.authorization;
       if (typeof auth !== 'string' || auth.slice(0, 7).toLowerCase() !== 'bearer ') {
@@ -188,21 +204,16 @@ export const jwtPolicy = definePolicy<JwtConfig>({
         throw new GatewayError('GW_AUTH_REQUIRED', { headers: { 'WWW-Authenticate': 'Bearer' } });
       }
       const token = auth.slice(7).trim();
-      const now = deps.now();
-      let v = cache.get(token);
-      if (!v || v.exp <= now) {
-        if (v) cache.delete(token);
-        v = await verify(token);
+      const v = cache.get(token);
+      if (v && v.exp > deps.now()) return admit(ctx, v);
+      if (v) cache.delete(token);
+      return verify(token).then((fresh) => {
         if (config.cacheSize > 0) {
           if (cache.size >= config.cacheSize) cache.delete(cache.keys().next().value as string);
-          cache.set(token, v);
+          cache.set(token, fresh);
         }
-      }
-      if (v.self && v.jti) {
-        const revoked = local!.isRevoked(v.jti);
-        if (revoked === true || (revoked !== false && (await revoked))) throw unauthorized();
-      }
-      ctx.identity = v.identity;
+        return admit(ctx, fresh);
+      });
     };
   },
 });
