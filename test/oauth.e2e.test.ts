@@ -252,8 +252,24 @@ describe('jwt policy attacks', () => {
     assert.ok(!/JWS|JWT|ERR_|signature|alg/i.test(text), `${what}: no library text in ${text}`);
   }
 
-  test('the genuine token works', async () => {
+  test('the genuine token works, and the upstream sees the identity, not the token', async () => {
     assert.equal((await call(good)).status, 200);
+    const echo = await listenOn((req, res) => void res.end(JSON.stringify(req.headers)));
+    const port = await freePort();
+    const gw2 = await startTestGateway(oauthConfig(`http://127.0.0.1:${port}`, echo.url), { port });
+    try {
+      gw2.accounts.createTenant({ id: 'acme', name: 'acme' });
+      gw2.accounts.createApp({ id: 'acme-app', tenantId: 'acme', name: 'a' });
+      const c = gw2.accounts.createClient({ appId: 'acme-app', name: 'c', scopes: ['work-orders:read'], tokenLifetimeSeconds: 60 });
+      const t = (await request(gw2.url).post('/oauth/token').type('form').set('authorization', basic(c.client.id, c.secret!)).send({ grant_type: 'client_credentials' })).body.access_token;
+      const seen = JSON.parse((await request(gw2.url).get('/v1/work-orders').set('Authorization', `Bearer ${t}`)).text) as Record<string, string>;
+      assert.equal(seen.authorization, undefined);
+      assert.equal(seen['x-quant-tenant'], 'acme');
+      assert.equal(seen['x-quant-scopes'], 'work-orders:read');
+    } finally {
+      await gw2.close();
+      await echo.close();
+    }
   });
 
   test('alg none, HS256 keyed with our public key, and a modified payload are refused', async () => {

@@ -4,7 +4,7 @@
 // carrying `jku`, `x5u`, `jwk` or `x5c` headers are refused outright (keys come only from the
 // configured sets). Claims map to tenant, app, subject and scopes. A verified token is cached
 // until it expires, so the hot path repeats no signature check; revocation is checked on every
-// call. Any failure → 401 GW_AUTH_REQUIRED with `WWW-Authenticate: Bearer error="invalid_token"`.
+// call. The token is not passed upstream unless `forwardToken` says so. Any failure → 401 GW_AUTH_REQUIRED with `WWW-Authenticate: Bearer error="invalid_token"`.
 //
 //   - policy: jwt
 //     config:
@@ -33,6 +33,7 @@ interface IssuerConfig {
 
 interface JwtConfig {
   optional: boolean;
+  forwardToken: boolean;
   issuers: IssuerConfig[];
   clockSkewSeconds: number;
   cacheSize: number;
@@ -109,6 +110,11 @@ export const jwtPolicy = definePolicy<JwtConfig>({
         },
       },
       clockSkewSeconds: { type: 'integer', minimum: 0, maximum: 300, default: 30, description: 'Tolerance for exp and nbf.' },
+      forwardToken: {
+        type: 'boolean',
+        default: false,
+        description: 'Pass the bearer token on to the upstream; by default it sees only the X-Quant-* identity.',
+      },
       cacheSize: { type: 'integer', minimum: 0, maximum: 1000000, default: 10000, description: 'Verified tokens kept; 0 verifies every call.' },
     },
   },
@@ -181,6 +187,10 @@ export const jwtPolicy = definePolicy<JwtConfig>({
       return { identity, exp: payload.exp! * 1000 + config.clockSkewSeconds * 1000, jti: payload.jti, self: isSelf };
     };
 
+    const accept = (ctx: RequestContext, v: Verified) => {
+      ctx.identity = v.identity;
+      if (!config.forwardToken) ctx.hideFromUpstream('authorization');
+    };
     const admit = (ctx: RequestContext, v: Verified): void | Promise<void> => {
       if (v.self && v.jti) {
         const revoked = local!.isRevoked(v.jti);
@@ -188,11 +198,11 @@ export const jwtPolicy = definePolicy<JwtConfig>({
         if (revoked !== false) {
           return revoked.then((r) => {
             if (r) throw unauthorized();
-            ctx.identity = v.identity;
+            accept(ctx, v);
           });
         }
       }
-      ctx.identity = v.identity;
+      accept(ctx, v);
     };
     // Synchronous when the token was verified before (and revocation is answered locally), so a
     // cached token costs no promise.
