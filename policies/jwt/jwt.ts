@@ -213,14 +213,14 @@ export const jwtPolicy = definePolicy<JwtConfig>({
         if (config.optional) return;
         throw new GatewayError('GW_AUTH_REQUIRED', { headers: { 'WWW-Authenticate': 'Bearer' } });
       }
-      const token = auth.slice(7).trim();
-      const v = cache.get(token);
+      // Cached by the whole header value: no substring is cut on the hot path.
+      const v = cache.get(auth);
       if (v && v.exp > deps.now()) return admit(ctx, v);
-      if (v) cache.delete(token);
-      return verify(token).then((fresh) => {
+      if (v) cache.delete(auth);
+      return verify(auth.slice(7).trim()).then((fresh) => {
         if (config.cacheSize > 0) {
           if (cache.size >= config.cacheSize) cache.delete(cache.keys().next().value as string);
-          cache.set(token, fresh);
+          cache.set(auth, fresh);
         }
         return admit(ctx, fresh);
       });
