@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { fixedRate } from './fixed-rate.ts';
+import { gatewayProcessEnv } from '../test/helpers.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -94,17 +95,10 @@ ${policies}
 async function startGateway(name: string, policies: string, upstream: string) {
   const dir = mkdtempSync(join(tmpdir(), `qgw-bench-${name}-`));
   writeFileSync(join(dir, 'gateway.yaml'), gatewayConfig(policies));
-  const m = await start('gateway/main.ts', {
-    QGW_CONFIG: join(dir, 'gateway.yaml'),
-    QGW_DATA_DIR: dir,
-    QGW_HOST: '127.0.0.1',
-    QGW_PORT: '0',
-    QGW_ADMIN_PORT: '0',
-    QGW_ADMIN_TOKEN: ADMIN_TOKEN,
-    QGW_DEMO: '0',
-    CORE_URL: upstream,
-    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
-  });
+  const m = await start(
+    'gateway/main.ts',
+    gatewayProcessEnv({ config: join(dir, 'gateway.yaml'), dataDir: dir, coreUrl: upstream, adminToken: ADMIN_TOKEN, logLevel: process.env.BENCH_LOG_LEVEL ?? 'info' }),
+  );
   return { ...m, child: children[children.length - 1]! } as { url: string; adminUrl: string; child: ChildProcess };
 }
 

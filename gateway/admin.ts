@@ -20,6 +20,12 @@ const ajv = new Ajv2020({ allErrors: true, coerceTypes: false, useDefaults: true
 (addFormats as unknown as (a: Ajv2020) => void)(ajv);
 const ID = { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' };
 const SCOPE = { type: 'string', pattern: '^[A-Za-z0-9:._*-]{1,64}$' };
+// What keys and OAuth clients share: the app they belong to, a label, their scopes.
+const CREDENTIAL = {
+  appId: ID,
+  name: { type: 'string', minLength: 1, maxLength: 200, default: 'default' },
+  scopes: { type: 'array', items: SCOPE, uniqueItems: true, default: [] },
+};
 const bodies = {
   tenant: ajv.compile({ type: 'object', additionalProperties: false, required: ['name'], properties: { id: ID, name: { type: 'string', minLength: 1, maxLength: 200 } } }),
   app: ajv.compile({
@@ -33,9 +39,7 @@ const bodies = {
     additionalProperties: false,
     required: ['appId'],
     properties: {
-      appId: ID,
-      name: { type: 'string', minLength: 1, maxLength: 200, default: 'default' },
-      scopes: { type: 'array', items: SCOPE, uniqueItems: true, default: [] },
+      ...CREDENTIAL,
       apis: { type: 'array', items: { type: 'string', pattern: '^(\\*|[a-z][a-z0-9-]{0,62})$' }, uniqueItems: true, default: ['*'] },
       expiresAt: { type: 'string', format: 'date-time' },
       expiresInSeconds: { type: 'integer', minimum: 1 },
@@ -46,9 +50,7 @@ const bodies = {
     additionalProperties: false,
     required: ['appId'],
     properties: {
-      appId: ID,
-      name: { type: 'string', minLength: 1, maxLength: 200, default: 'default' },
-      scopes: { type: 'array', items: SCOPE, uniqueItems: true, default: [] },
+      ...CREDENTIAL,
       tokenLifetimeSeconds: { type: 'integer', minimum: 60, maximum: 86400, default: 3600 },
       jwks: {
         type: 'object',

@@ -150,3 +150,19 @@ export function rawRequest(
     r.end(o.body);
   });
 }
+
+/** The environment of a gateway process (gateway/main.ts) on ephemeral loopback ports, no demo. */
+export function gatewayProcessEnv(o: { config: string; dataDir: string; coreUrl: string; adminToken?: string; logLevel?: string; extra?: Record<string, string> }): Record<string, string> {
+  return {
+    QGW_CONFIG: o.config,
+    QGW_DATA_DIR: o.dataDir,
+    QGW_HOST: '127.0.0.1',
+    QGW_PORT: '0',
+    QGW_ADMIN_PORT: '0',
+    QGW_ADMIN_TOKEN: o.adminToken ?? ADMIN_TOKEN,
+    QGW_DEMO: '0',
+    CORE_URL: o.coreUrl,
+    LOG_LEVEL: o.logLevel ?? 'silent',
+    ...o.extra,
+  };
+}

@@ -7,7 +7,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ADMIN_TOKEN, echoHandler, listenOn, partnerConfig, ROOT, sleep } from './helpers.ts';
+import { ADMIN_TOKEN, echoHandler, gatewayProcessEnv, listenOn, partnerConfig, ROOT, sleep } from './helpers.ts';
 import { startRedis, type RedisServer } from './redis-server.ts';
 
 const CAPACITY = 20;
@@ -62,18 +62,7 @@ before(async () => {
         config: { capacity: ${CAPACITY}, refillPerSecond: 0.01, key: [credential], onStoreError: open }`,
     }),
   );
-  const env = {
-    QGW_CONFIG: config,
-    QGW_DATA_DIR: dir,
-    QGW_HOST: '127.0.0.1',
-    QGW_PORT: '0',
-    QGW_ADMIN_PORT: '0',
-    QGW_ADMIN_TOKEN: ADMIN_TOKEN,
-    QGW_DEMO: '0',
-    CORE_URL: upstream.url,
-    REDIS_URL: redis.url,
-    LOG_LEVEL: 'silent',
-  };
+  const env = gatewayProcessEnv({ config, dataDir: dir, coreUrl: upstream.url, extra: { REDIS_URL: redis.url } });
   gateways.push(await startProcess(env), await startProcess(env));
 });
 
@@ -139,7 +128,7 @@ test('a token revoked through one process is refused by the other at once (Redis
     `oauth:\n  issuer: http://127.0.0.1:1\n  audience: quant\n` +
       partnerConfig('${CORE_URL}', { openapi: false, policies: '      - policy: jwt\n        config: { issuers: [{ issuer: self }] }' }),
   );
-  const env = { QGW_CONFIG: config, QGW_DATA_DIR: dir, QGW_HOST: '127.0.0.1', QGW_PORT: '0', QGW_ADMIN_PORT: '0', QGW_ADMIN_TOKEN: ADMIN_TOKEN, QGW_DEMO: '0', CORE_URL: upstream.url, REDIS_URL: redis2.url, LOG_LEVEL: 'silent', QGW_MASTER_KEY: Buffer.alloc(32, 3).toString('base64') };
+  const env = gatewayProcessEnv({ config, dataDir: dir, coreUrl: upstream.url, extra: { REDIS_URL: redis2.url, QGW_MASTER_KEY: Buffer.alloc(32, 3).toString('base64') } });
   try {
     const [a, b] = [await startProcess(env), await startProcess(env)];
     const h = { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' };

@@ -7,21 +7,10 @@ import { fork, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { echoHandler, listenOn, partnerConfig, ROOT, sleep } from './helpers.ts';
+import { echoHandler, gatewayProcessEnv, listenOn, partnerConfig, ROOT, sleep } from './helpers.ts';
 
 const main = join(ROOT, 'gateway/main.ts');
-const baseEnv = (dir: string, config: string, upstream: string) => ({
-  ...process.env,
-  QGW_CONFIG: config,
-  QGW_DATA_DIR: dir,
-  QGW_HOST: '127.0.0.1',
-  QGW_PORT: '0',
-  QGW_ADMIN_PORT: '0',
-  QGW_ADMIN_TOKEN: 'process-test-token',
-  QGW_DEMO: '0',
-  CORE_URL: upstream,
-  LOG_LEVEL: 'silent',
-});
+const baseEnv = (dir: string, config: string, upstream: string) => ({ ...process.env, ...gatewayProcessEnv({ config, dataDir: dir, coreUrl: upstream }) });
 
 test('a bad config file stops start-up, listing every problem with its pointer', () => {
   const dir = mkdtempSync(join(tmpdir(), 'qgw-proc-'));

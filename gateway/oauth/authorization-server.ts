@@ -295,6 +295,13 @@ export function createAuthorizationServer(o: AuthorizationServerOptions): expres
     }),
   );
 
+  /** The `token` parameter of introspection and revocation, verified: its claims, or undefined. */
+  async function presentedToken(req: Request, s: OAuthConfig): Promise<JWTPayload | undefined> {
+    const token = (req.body as Record<string, unknown>).token;
+    if (typeof token !== 'string' || token === '') throw new OAuthError('invalid_request', 'token is required.');
+    return verifyOwn(token, s);
+  }
+
   /** Our own token's claims when it verifies, else undefined. */
   async function verifyOwn(token: string, s: OAuthConfig): Promise<JWTPayload | undefined> {
     try {
@@ -317,9 +324,7 @@ export function createAuthorizationServer(o: AuthorizationServerOptions): expres
     '/oauth/introspect',
     form,
     withClient(async (req, res, client, s) => {
-      const token = (req.body as Record<string, unknown>).token;
-      if (typeof token !== 'string' || token === '') throw new OAuthError('invalid_request', 'token is required.');
-      const p = await verifyOwn(token, s);
+      const p = await presentedToken(req, s);
       // Tokens of other tenants are "inactive" to this caller: no scanning across tenants.
       if (!p || p.tenant !== client.tenantId || (p.jti && (await o.revocations.isRevoked(p.jti)))) {
         res.json({ active: false });
@@ -333,9 +338,7 @@ export function createAuthorizationServer(o: AuthorizationServerOptions): expres
     '/oauth/revoke',
     form,
     withClient(async (req, res, client, s) => {
-      const token = (req.body as Record<string, unknown>).token;
-      if (typeof token !== 'string' || token === '') throw new OAuthError('invalid_request', 'token is required.');
-      const p = await verifyOwn(token, s);
+      const p = await presentedToken(req, s);
       // RFC 7009 §2.2: an unknown or foreign token is answered 200 all the same.
       if (p?.jti && p.client_id === client.id && p.exp) await o.revocations.revoke(p.jti, p.exp * 1000);
       res.status(200).end();
