@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { generateApiKey } from '../policies/api-key/keys.ts';
 import type { ApiKeyRecord, App, OAuthClient, Store, Tenant } from '../store/store.ts';
-import { hashClientSecret } from './oauth/authorization-server.ts';
+import { generateClientSecret, hashClientSecret } from './oauth/client-secret.ts';
 
 /** What listings show of an OAuth client: never the secret hash. */
 export type PublicClient = Omit<OAuthClient, 'secretHash'> & { authMethod: 'client_secret' | 'private_key_jwt' };
@@ -96,7 +96,7 @@ export function createAccounts(store: Store, now: () => number, changed: (keyId:
       const app = store.getApp(input.appId);
       if (!app) throw new NotFoundError(`app ${input.appId}`);
       const usesKeys = Boolean(input.jwks || input.jwksUri);
-      const secret = usesKeys ? undefined : randomBytes(32).toString('base64url');
+      const secret = usesKeys ? undefined : generateClientSecret();
       const c = store.createOAuthClient({
         id: `qc_${randomBytes(8).toString('hex')}`,
         tenantId: app.tenantId,

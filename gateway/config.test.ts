@@ -71,7 +71,7 @@ apis:
   for (const ptr of expect) assert.ok(problems.some((p) => p.startsWith(`${ptr}:`)), `${ptr} in ${problems.join('\n')}`);
 });
 
-test('cross-references are checked: upstream names, duplicate routes, validate without an operation', async () => {
+test('a version naming an unknown upstream is refused with its pointer (route clashes and validate without an operation are refused when the pipeline is built: see the reload tests)', async () => {
   const problems = await problemsOf(
     partnerConfig('http://127.0.0.1:1', {
       policies: '      - policy: validate',

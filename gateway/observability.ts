@@ -26,6 +26,8 @@ function childCache<T>(make: (...labels: string[]) => T): (...labels: string[]) 
   };
 }
 
+const SECONDS_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}): GatewayMetrics {
   const registry = new Registry();
   if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'qgw_' });
@@ -39,14 +41,14 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): GatewayM
     name: 'qgw_request_duration_seconds',
     help: 'Time from request to response end, by route.',
     labelNames: ['route'],
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    buckets: SECONDS_BUCKETS,
     registers: [registry],
   });
   const upstreamLatency = new Histogram({
     name: 'qgw_upstream_duration_seconds',
     help: 'Time from upstream request to upstream response headers, by route.',
     labelNames: ['route'],
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    buckets: SECONDS_BUCKETS,
     registers: [registry],
   });
   const upstreamErrors = new Counter({

@@ -42,12 +42,6 @@ export function encodeSegment(seg: string): string {
   return SAFE_SEGMENT.test(seg) ? seg : encodeURIComponent(seg);
 }
 
-export interface RouteEntry<R> {
-  readonly methods: ReadonlyMap<string, R>;
-  /** Segments of the base path, to cut when forwarding. */
-  readonly baseSegments: number;
-}
-
 interface Node<R> {
   literal: Map<string, Node<R>>;
   param?: { name: string; node: Node<R> };

@@ -13,6 +13,7 @@ import { createAccounts, type Accounts } from './accounts.ts';
 import { createAdminApp } from './admin.ts';
 import { createConfigLoader } from './config.ts';
 import proxyaddr from 'proxy-addr';
+import { GatewayError, PROBLEM_CONTENT_TYPE, toProblem } from '../policies/errors.ts';
 import { createGateway, type Gateway } from './gateway.ts';
 import { createDocsApp } from '../portal/docs.ts';
 import { createAuthorizationServer } from './oauth/authorization-server.ts';
@@ -203,6 +204,16 @@ export async function startGateway(o: StartOptions): Promise<RunningGateway> {
   const adminApp = createAdminApp({ token: o.adminToken, accounts, gateway, metrics, logger: o.logger, ready, now, signingKeys });
 
   const publicServer = http.createServer({ keepAliveTimeout: 65_000, headersTimeout: 66_000, requestTimeout: 120_000 }, publicApp);
+  // Requests Node's HTTP parser refuses never reach the gateway: answer them in the same
+  // problem+json as everything else instead of Node's bare "400 Bad Request".
+  publicServer.on('clientError', (err: Error & { code?: string }, socket) => {
+    if (err.code === 'ECONNRESET' || !socket.writable) return void socket.destroy();
+    const { problem } = toProblem(new GatewayError('GW_BAD_REQUEST'));
+    const body = JSON.stringify(problem);
+    socket.end(
+      `HTTP/1.1 ${problem.status} Bad Request\r\nContent-Type: ${PROBLEM_CONTENT_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  });
   const adminServer = http.createServer(adminApp);
   const pub = await listen(publicServer, o.listen.host, o.listen.port);
   const adm = await listen(adminServer, o.admin.host, o.admin.port);

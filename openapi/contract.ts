@@ -40,7 +40,6 @@ export interface Contract {
   readonly version: string;
   readonly document: Readonly<Record<string, unknown>>;
   find(method: string, template: string): CompiledOperation | undefined;
-  operations(): CompiledOperation[];
 }
 
 export class ContractError extends Error {
@@ -310,6 +309,5 @@ export async function loadContract(file: string): Promise<Contract> {
     version: String(info.version ?? ''),
     document: doc,
     find: (method: string, template: string) => ops.get(`${method.toUpperCase()} ${template}`),
-    operations: () => [...ops.values()],
   });
 }

@@ -39,7 +39,7 @@ export const Errors = {
   GW_UPSTREAM_UNAVAILABLE: defineError('GW_UPSTREAM_UNAVAILABLE', 502, 'Upstream service unavailable'),
   GW_UPSTREAM_CONTRACT: defineError('GW_UPSTREAM_CONTRACT', 502, 'The upstream answered in a shape this version cannot serve'),
   GW_UPSTREAM_TIMEOUT: defineError('GW_UPSTREAM_TIMEOUT', 504, 'Upstream service timed out'),
-  GW_NOT_READY: defineError('GW_NOT_READY', 503, 'Gateway not ready'),
+  GW_BAD_REQUEST: defineError('GW_BAD_REQUEST', 400, 'The request is not valid HTTP'),
   GW_ADMIN_AUTH_REQUIRED: defineError('GW_ADMIN_AUTH_REQUIRED', 401, 'Admin credential required'),
   GW_ADMIN_BAD_REQUEST: defineError('GW_ADMIN_BAD_REQUEST', 400, 'Admin request is invalid'),
   GW_ADMIN_NOT_FOUND: defineError('GW_ADMIN_NOT_FOUND', 404, 'No such resource'),

@@ -47,16 +47,22 @@ ${extraIssuers}
 `;
 }
 
-async function startOAuthGateway(extraIssuers = '') {
+async function startOAuthGateway(extraIssuers = '', opts: { now?: () => number } = {}) {
   const core = await listenOn(createCoreService().app);
   const port = await freePort();
   const issuer = `http://127.0.0.1:${port}`;
-  const gw = await startTestGateway(oauthConfig(issuer, core.url, extraIssuers), { port });
+  const gw = await startTestGateway(oauthConfig(issuer, core.url, extraIssuers), { port, now: opts.now });
   for (const t of ['acme', 'globex']) {
     gw.accounts.createTenant({ id: t, name: t });
     gw.accounts.createApp({ id: `${t}-app`, tenantId: t, name: t });
   }
   return { gw, core, issuer };
+}
+
+/** An access token from the gateway's token endpoint, by client_secret_basic. */
+async function tokenFor(gw: TestGateway, c: { client: { id: string }; secret?: string }): Promise<string> {
+  const r = await request(gw.url).post('/oauth/token').type('form').set('authorization', basic(c.client.id, c.secret!)).send({ grant_type: 'client_credentials' });
+  return r.body.access_token as string;
 }
 
 const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
@@ -228,8 +234,7 @@ describe('jwt policy attacks', () => {
   before(async () => {
     ({ gw, core, issuer } = await startOAuthGateway());
     const c = gw.accounts.createClient({ appId: 'acme-app', name: 'c', scopes: ['work-orders:read'], tokenLifetimeSeconds: 600 });
-    const r = await request(gw.url).post('/oauth/token').type('form').set('authorization', basic(c.client.id, c.secret!)).send({ grant_type: 'client_credentials' });
-    good = r.body.access_token;
+    good = await tokenFor(gw, c);
     publicJwk = (await request(gw.url).get('/.well-known/jwks.json')).body.keys[0];
   });
   after(async () => {
@@ -261,7 +266,7 @@ describe('jwt policy attacks', () => {
       gw2.accounts.createTenant({ id: 'acme', name: 'acme' });
       gw2.accounts.createApp({ id: 'acme-app', tenantId: 'acme', name: 'a' });
       const c = gw2.accounts.createClient({ appId: 'acme-app', name: 'c', scopes: ['work-orders:read'], tokenLifetimeSeconds: 60 });
-      const t = (await request(gw2.url).post('/oauth/token').type('form').set('authorization', basic(c.client.id, c.secret!)).send({ grant_type: 'client_credentials' })).body.access_token;
+      const t = await tokenFor(gw2, c);
       const seen = JSON.parse((await request(gw2.url).get('/v1/work-orders').set('Authorization', `Bearer ${t}`)).text) as Record<string, string>;
       assert.equal(seen.authorization, undefined);
       assert.equal(seen['x-quant-tenant'], 'acme');
@@ -289,7 +294,7 @@ describe('jwt policy attacks', () => {
 
   test('a revoked jti is refused even though its verification was cached', async () => {
     const c = gw.accounts.createClient({ appId: 'acme-app', name: 'rv', scopes: [], tokenLifetimeSeconds: 600 });
-    const t = (await request(gw.url).post('/oauth/token').type('form').set('authorization', basic(c.client.id, c.secret!)).send({ grant_type: 'client_credentials' })).body.access_token as string;
+    const t = await tokenFor(gw, c);
     assert.equal((await call(t)).status, 200);
     await request(gw.url).post('/oauth/revoke').type('form').set('authorization', basic(c.client.id, c.secret!)).send({ token: t });
     await expect401(t, 'revoked jti, even though the verification was cached');
@@ -315,15 +320,10 @@ describe('jwt policy attacks', () => {
   });
 
   test('expiry is enforced on genuine tokens (clock moved past exp + skew)', async () => {
-    const port = await freePort();
     let clock = Date.now();
-    const core2 = await listenOn(createCoreService().app);
-    const gw2 = await startTestGateway(oauthConfig(`http://127.0.0.1:${port}`, core2.url), { port, now: () => clock });
+    const { gw: gw2, core: core2 } = await startOAuthGateway('', { now: () => clock });
     try {
-      gw2.accounts.createTenant({ id: 'acme', name: 'acme' });
-      gw2.accounts.createApp({ id: 'acme-app', tenantId: 'acme', name: 'a' });
-      const c = gw2.accounts.createClient({ appId: 'acme-app', name: 'c', scopes: [], tokenLifetimeSeconds: 60 });
-      const t = (await request(gw2.url).post('/oauth/token').type('form').set('authorization', basic(c.client.id, c.secret!)).send({ grant_type: 'client_credentials' })).body.access_token;
+      const t = await tokenFor(gw2, gw2.accounts.createClient({ appId: 'acme-app', name: 'c', scopes: [], tokenLifetimeSeconds: 60 }));
       assert.equal((await request(gw2.url).get('/v1/work-orders').set('Authorization', `Bearer ${t}`)).status, 200);
       clock += 60_000 + 29_000;
       assert.equal((await request(gw2.url).get('/v1/work-orders').set('Authorization', `Bearer ${t}`)).status, 200, 'within the 30 s skew');
@@ -337,7 +337,7 @@ describe('jwt policy attacks', () => {
 
   test('a token of tenant A gets no data of tenant B; a missing scope → 403 insufficient_scope', async () => {
     const b = gw.accounts.createClient({ appId: 'globex-app', name: 'b', scopes: ['work-orders:write'], tokenLifetimeSeconds: 600 });
-    const tb = (await request(gw.url).post('/oauth/token').type('form').set('authorization', basic(b.client.id, b.secret!)).send({ grant_type: 'client_credentials' })).body.access_token;
+    const tb = await tokenFor(gw, b);
     const created = await request(gw.url).post('/v1/work-orders').set('Authorization', `Bearer ${tb}`).set('X-Quant-Tenant', 'acme').send({ summary: 'Globex only' });
     assert.equal(created.status, 201);
     assert.equal(created.body.tenantId, 'globex');
@@ -352,16 +352,11 @@ describe('jwt policy attacks', () => {
 
 describe('signing-key rotation', () => {
   test('old tokens work until they expire; the JWKS lists both keys meanwhile; a removed key is refused', async () => {
-    const port = await freePort();
     let clock = Date.now();
-    const core = await listenOn(createCoreService().app);
-    const gw = await startTestGateway(oauthConfig(`http://127.0.0.1:${port}`, core.url), { port, now: () => clock });
+    const { gw, core } = await startOAuthGateway('', { now: () => clock });
     try {
-      gw.accounts.createTenant({ id: 'acme', name: 'acme' });
-      gw.accounts.createApp({ id: 'acme-app', tenantId: 'acme', name: 'a' });
       const c = gw.accounts.createClient({ appId: 'acme-app', name: 'c', scopes: [], tokenLifetimeSeconds: 600 });
-      const getToken = async () =>
-        (await request(gw.url).post('/oauth/token').type('form').set('authorization', basic(c.client.id, c.secret!)).send({ grant_type: 'client_credentials' })).body.access_token as string;
+      const getToken = () => tokenFor(gw, c);
       const kidOf = (t: string) => JSON.parse(Buffer.from(t.split('.')[0]!, 'base64url').toString()).kid as string;
       const jwksKids = async () => ((await request(gw.url).get('/.well-known/jwks.json')).body.keys as { kid: string }[]).map((k) => k.kid).sort();
 

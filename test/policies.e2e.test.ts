@@ -3,6 +3,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import net from 'node:net';
 import request from 'supertest';
 import { createCoreService } from '../core-service/core-service.ts';
 import { echoHandler, listenOn, rawRequest, partnerConfig, startTestGateway, type TestGateway } from './helpers.ts';
@@ -173,6 +174,21 @@ describe('identity and forwarding headers', () => {
     assert.equal(na.body.code, 'GW_METHOD_NOT_ALLOWED');
   });
 
+  test('a request the HTTP parser refuses is answered in problem+json too', async () => {
+    const { port } = new URL(gw.url);
+    const answer = await new Promise<string>((resolve, reject) => {
+      const sock = net.connect(Number(port), '127.0.0.1', () => sock.write('GET /v1/work-orders HTTP/1.1\r\nHost: x\r\nBroken header line\r\n\r\n'));
+      let text = '';
+      sock.on('data', (c) => (text += c));
+      sock.on('end', () => resolve(text));
+      sock.on('error', reject);
+    });
+    assert.match(answer, /^HTTP\/1\.1 400 /);
+    assert.match(answer, /Content-Type: application\/problem\+json/);
+    assert.equal(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)).code, 'GW_BAD_REQUEST');
+    assert.equal((await request(gw.url).get('/v1/work-orders').set('X-API-Key', gw.issueKey())).status, 200, 'and keeps serving');
+  });
+
   test('the admin API is not reachable from the public listener', async () => {
     for (const p of ['/admin/keys', '/admin/tenants', '/metrics']) {
       const res = await request(gw.url).get(p).set('Authorization', 'Bearer test-admin-token-0123456789');
@@ -333,7 +349,7 @@ describe('rate-limit, quota, cors, ip-filter', () => {
     assert.equal(other.status, 200, 'another credential has its own bucket');
   });
 
-  test('a forged X-Forwarded-For never earns a fresh bucket; a trusted proxy hop is believed', async () => {
+  test('a forged X-Forwarded-For never earns a fresh bucket', async () => {
     const codes: number[] = [];
     for (let i = 0; i < 4; i++) {
       codes.push((await request(gw.url).get('/v1/customers').set('X-Forwarded-For', `203.0.113.${i}`)).status);
@@ -369,10 +385,44 @@ describe('rate-limit, quota, cors, ip-filter', () => {
     assert.equal(noCors.status, 405, 'a route without cors answers no preflight');
   });
 
-  test('ip-filter: the socket address decides unless a trusted proxy vouches', async () => {
+  test('ip-filter: an untrusted peer is judged by its socket address, whatever X-Forwarded-For says', async () => {
+    const forged = await request(gw.url).get('/v1/private').set('X-Forwarded-For', '10.1.2.3');
+    assert.equal(forged.status, 403);
     const direct = await request(gw.url).get('/v1/private');
     assert.equal(direct.status, 403);
     assert.equal(direct.body.code, 'GW_IP_DENIED');
+  });
+});
+
+describe('behind a trusted proxy', () => {
+  test('the client address is the first untrusted hop: ip-filter and rate-limit use it, and it is forwarded', async () => {
+    const echo = await listenOn(echoHandler());
+    const gw = await startTestGateway(
+      partnerConfig(echo.url, {
+        openapi: false,
+        server: '  trustedProxies: [127.0.0.1/32]',
+        policies: `      - policy: ip-filter
+        config: { allow: [10.0.0.0/8], deny: [10.6.6.0/24] }
+      - policy: rate-limit
+        config: { capacity: 1, refillPerSecond: 0.01, key: [ip] }`,
+      }),
+    );
+    try {
+      const via = (ip?: string) => {
+        const r = request(gw.url).get('/v1/work-orders');
+        return ip ? r.set('X-Forwarded-For', ip) : r;
+      };
+      const a = await via('10.1.2.3');
+      assert.equal(a.status, 200);
+      assert.equal(a.body.headers['x-forwarded-for'], '10.1.2.3, 127.0.0.1', 'the trusted hop is appended');
+      assert.equal((await via('10.1.2.3')).status, 429, 'one bucket per client behind the proxy');
+      assert.equal((await via('10.1.2.4')).status, 200, 'another client has its own bucket');
+      assert.equal((await via('10.6.6.7')).status, 403, 'denied range');
+      assert.equal((await via()).status, 403, 'the proxy itself is not in the allow list');
+    } finally {
+      await gw.close();
+      await echo.close();
+    }
   });
 });
 

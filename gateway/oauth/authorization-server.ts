@@ -9,7 +9,7 @@
 // (`{ error, error_description }`, invalid_client with 401 and WWW-Authenticate), the format
 // every OAuth client library expects. Failed client authentications are limited per client_id
 // and per client IP (429 with Retry-After).
-import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { createLocalJWKSet, createRemoteJWKSet, decodeJwt, jwtVerify, SignJWT, type JWTPayload, type JWTVerifyGetKey } from 'jose';
@@ -18,6 +18,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { OAuthClient, Store } from '../../store/store.ts';
 import type { OAuthConfig } from '../config.ts';
+import { clientSecretMatches } from './client-secret.ts';
 import type { Revocations } from './revocations.ts';
 import type { SigningKeys } from './signing-keys.ts';
 
@@ -46,14 +47,7 @@ export interface AuthorizationServerOptions {
   clientIp: (req: IncomingMessage) => string;
 }
 
-export const hashClientSecret = (secret: string) => createHash('sha256').update(secret).digest('hex');
-const DUMMY = hashClientSecret('no-such-client');
-
-function secretMatches(secret: string, client: OAuthClient | undefined): boolean {
-  const a = Buffer.from(hashClientSecret(secret), 'hex');
-  const b = Buffer.from(client?.secretHash ?? DUMMY, 'hex');
-  return timingSafeEqual(a, b) && client?.secretHash != null;
-}
+const secretMatches = (secret: string, client: OAuthClient | undefined) => clientSecretMatches(secret, client?.secretHash);
 
 function formDecode(s: string): string {
   return decodeURIComponent(s.replace(/\+/g, ' '));
