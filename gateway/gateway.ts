@@ -180,6 +180,9 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     // Identity and forwarding headers: client copies never pass.
     const h = req.headers;
     for (const name of IDENTITY_HEADERS) if (h[name] !== undefined) delete h[name];
+    // Node has already answered `100 Continue`; forwarded, the header would also make the proxy
+    // skip its request hook (credentials removed, timeouts, the validated body).
+    if (h.expect !== undefined) delete h.expect;
     const id = ctx.identity;
     if (id) {
       h['x-quant-tenant'] = id.tenant;

@@ -284,6 +284,20 @@ describe('validate', () => {
     assert.deepEqual(Buffer.from(echoed.body, 'base64'), raw);
     assert.equal(echoed.headers['content-length'], String(raw.length));
   });
+
+  test('a client that sends Expect: 100-continue gets the same treatment: body validated and forwarded, key removed', async () => {
+    // curl sends this header for any body over 1 KB; the gateway answers 100 itself.
+    const raw = Buffer.from(JSON.stringify({ summary: 'x'.repeat(200), description: 'y'.repeat(1500) }));
+    const res = await rawRequest(gw.url, { method: 'POST', path: '/v1/work-orders', headers: { 'x-api-key': key, 'content-type': 'application/json', expect: '100-continue' }, body: raw });
+    assert.equal(res.status, 200, res.text);
+    const echoed = JSON.parse(res.text);
+    assert.deepEqual(Buffer.from(echoed.body, 'base64'), raw);
+    assert.equal(echoed.headers['x-api-key'], undefined);
+    assert.equal(echoed.headers.expect, undefined);
+    assert.equal(echoed.headers['x-quant-tenant'], 'acme');
+    const bad = await rawRequest(gw.url, { method: 'POST', path: '/v1/work-orders', headers: { 'x-api-key': key, 'content-type': 'application/json', expect: '100-continue' }, body: '{"priority":"now"}' });
+    assert.equal(bad.status, 400);
+  });
 });
 
 describe('rate-limit, quota, cors, ip-filter', () => {
