@@ -57,6 +57,26 @@ export function sendProblem(
   res.end(body);
 }
 
+/**
+ * The request body, at most `limit` bytes. A small body usually arrives in the packet that
+ * carried the headers: the HTTP parser has pushed all of it into the stream's buffer by the
+ * time one microtask has passed, and it is then taken with one read() instead of flowing
+ * through data/end events. Anything else (chunked, a body still arriving) is streamed.
+ */
+async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = req.headers['content-length'];
+  if (declared !== undefined && req.readableFlowing === null) {
+    const n = Number(declared);
+    if (n > limit) throw new GatewayError('GW_BODY_TOO_LARGE', { headers: { Connection: 'close' } });
+    if (n === 0) return EMPTY;
+    await undefined;
+    if (req.readableLength === n) return req.read() as Buffer;
+  }
+  return readLimited(req, limit);
+}
+
+const EMPTY = Buffer.alloc(0);
+
 function readLimited(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -102,6 +122,10 @@ function newTraceparent(): string {
 
 export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   const { registry, deps, logger, metrics } = opts;
+  // The access line is built below from fixed fields, none of which can hold a credential, so
+  // it skips the redaction pass (about 3.5 µs and 7 KB of garbage a line); every other line
+  // keeps it.
+  const access = logger.child({}, { redact: [] });
   let current: Runtime = buildRuntime(await opts.loadConfig(), registry, deps);
   let trust = proxyaddr.compile([...current.config.server.trustedProxies]);
 
@@ -142,7 +166,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       responseHeaders: {},
       readBody() {
         if (ctx.body) return Promise.resolve(ctx.body);
-        return readLimited(req, ctx.bodyLimit).then((b) => (ctx.body = b));
+        return readBody(req, ctx.bodyLimit).then((b) => (ctx.body = b));
       },
       hideFromUpstream(header: string) {
         (hidden ??= []).push(header.toLowerCase());
@@ -267,7 +291,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       if (route?.deprecation && deps.now() >= route.deprecation.deprecatedAt) {
         metrics.deprecatedUse(route.api, route.version, ctx?.identity?.app ?? 'anonymous');
       }
-      logger.info({
+      access.info({
         requestId,
         method: req.method,
         route: routeId,

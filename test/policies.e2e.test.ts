@@ -274,6 +274,10 @@ describe('validate', () => {
     const proto = await post('{"summary":"a","customer":{"__proto__":{"isAdmin":true}}}');
     assert.equal(proto.status, 400);
     assert.deepEqual(proto.body.errors, [{ pointer: '/body/customer/__proto__', message: 'is a forbidden key' }]);
+    // The same key spelled with a JSON escape is the same key once parsed.
+    const escaped = await post('{"summary":"a","customer":{"\\u005f_proto__":{"isAdmin":true}}}');
+    assert.equal(escaped.status, 400);
+    assert.deepEqual(escaped.body.errors, [{ pointer: '/body/customer/__proto__', message: 'is a forbidden key' }]);
   });
 
   test('a valid body is forwarded byte for byte', async () => {

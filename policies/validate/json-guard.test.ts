@@ -29,6 +29,15 @@ test('the quick check agrees with the full scan, including on strings that look 
     '{"text":"constructor"}',
     '[{"a":1},{"a":1}]',
     '{ "a" : 1 ,\n "b"\t: 2 }',
+    '{"\\u005f_proto__":{"admin":true}}',
+    '{"a":{"\\u0063onstructor":1}}',
+    '{"a":1,"\\u0061":2}',
+    '{"at":"10:00","url":"https://x.example/a:b"}',
   ];
   for (const text of cases) assert.deepEqual(keyProblemsOf(text, JSON.parse(text)), findKeyProblems(text), text);
+});
+
+test('a forbidden key spelled with escapes is refused by the quick check too', () => {
+  const text = '{"\\u005f_proto__":{"admin":true}}';
+  assert.deepEqual(keyProblemsOf(text, JSON.parse(text)), [{ pointer: '/__proto__', message: 'is a forbidden key' }]);
 });
