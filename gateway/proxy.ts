@@ -6,6 +6,7 @@
 import http from 'node:http';
 import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import type { Stream } from 'node:stream';
 import { createProxyMiddleware } from 'http-proxy-middleware';
 import type { ErrorCode } from '../policies/errors.ts';
 import type { UpstreamConfig } from './config.ts';
@@ -36,6 +37,24 @@ class UpstreamTimeout extends Error {
   readonly code = 'QGW_UPSTREAM_TIMEOUT';
 }
 
+const SOURCE = Symbol('qgw.source');
+type SourcedRequest = ClientRequest & { [SOURCE]?: ProxiedRequest };
+
+/**
+ * What the proxy pipes into the upstream request once it has a socket (its `buffer` option,
+ * used in place of the client request). The request hook, which runs first, has already
+ * written a body the pipeline read, so only a body nobody read is piped: piping an ended
+ * request would cost listeners on both streams and a second end().
+ */
+const bodySource = {
+  pipe(proxyReq: SourcedRequest) {
+    const req = proxyReq[SOURCE];
+    if (req === undefined) proxyReq.destroy(new Error('the request hook did not run'));
+    else if (req.qgw?.body === undefined) req.pipe(proxyReq);
+    return proxyReq;
+  },
+};
+
 export function createUpstream(cfg: UpstreamConfig): Upstream {
   const agent = new http.Agent({
     keepAlive: true,
@@ -46,6 +65,7 @@ export function createUpstream(cfg: UpstreamConfig): Upstream {
   const extraHeaders = Object.entries(cfg.headers);
 
   const onProxyReq = (proxyReq: ClientRequest, req: ProxiedRequest) => {
+    (proxyReq as SourcedRequest)[SOURCE] = req;
     const st = req.qgw!;
     st.upstreamStartedAt = performance.now();
     if (st.hidden) for (const name of st.hidden) proxyReq.removeHeader(name);
@@ -78,6 +98,7 @@ export function createUpstream(cfg: UpstreamConfig): Upstream {
     changeOrigin: true,
     xfwd: false,
     agent,
+    buffer: bodySource as unknown as Stream,
     pathRewrite: (_path: string, req: ProxiedRequest) => req.qgw!.upstreamUrl,
   };
 

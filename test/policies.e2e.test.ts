@@ -108,6 +108,29 @@ describe('identity and forwarding headers', () => {
     await echo.close();
   });
 
+  test('a body no policy reads is streamed upstream as it arrives (chunked and with a length)', async () => {
+    const key = gw.issueKey();
+    const u = new URL(gw.url);
+    const parts = ['{"summary":', '"streamed in', ' three parts"}'];
+    const echoed = await new Promise<{ body: string; headers: Record<string, string> }>((resolve, reject) => {
+      const r = http.request({ host: u.hostname, port: u.port, path: '/v1/work-orders', method: 'POST', headers: { 'x-api-key': key, 'content-type': 'application/json', 'transfer-encoding': 'chunked' } }, (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c));
+        res.on('end', () => resolve(JSON.parse(text)));
+      });
+      r.on('error', reject);
+      // Later parts are written after the upstream request has started.
+      r.write(parts[0]);
+      setTimeout(() => r.write(parts[1]), 30);
+      setTimeout(() => r.end(parts[2]), 60);
+    });
+    assert.equal(Buffer.from(echoed.body, 'base64').toString(), parts.join(''));
+    assert.equal(echoed.headers['x-api-key'], undefined);
+    const raw = Buffer.from('{"summary":"with a length"}');
+    const res = await rawRequest(gw.url, { method: 'POST', path: '/v1/work-orders', headers: { 'x-api-key': key, 'content-type': 'application/json' }, body: raw });
+    assert.deepEqual(Buffer.from(JSON.parse(res.text).body, 'base64'), raw);
+  });
+
   test('client copies of X-Quant-* are removed and replaced by the credential identity', async () => {
     const key = gw.issueKey({ tenant: 'acme', scopes: ['a', 'b'] });
     const res = await request(gw.url)
