@@ -63,14 +63,13 @@ export function sendProblem(
  * time one microtask has passed, and it is then taken with one read() instead of flowing
  * through data/end events. Anything else (chunked, a body still arriving) is streamed.
  */
-async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = req.headers['content-length'];
   if (declared !== undefined && req.readableFlowing === null) {
     const n = Number(declared);
-    if (n > limit) throw new GatewayError('GW_BODY_TOO_LARGE', { headers: { Connection: 'close' } });
-    if (n === 0) return EMPTY;
-    await undefined;
-    if (req.readableLength === n) return req.read() as Buffer;
+    if (n > limit) return Promise.reject(new GatewayError('GW_BODY_TOO_LARGE', { headers: { Connection: 'close' } }));
+    if (n === 0) return Promise.resolve(EMPTY);
+    return Promise.resolve().then(() => (req.readableLength === n ? (req.read() as Buffer) : readLimited(req, limit)));
   }
   return readLimited(req, limit);
 }

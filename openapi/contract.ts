@@ -22,14 +22,15 @@ export interface CompiledOperation {
   readonly path: string;
   readonly hasBody: boolean;
   readonly bodyRequired: boolean;
+  /** Path, query (as received, without `?`) and header parameters; an empty list when valid. */
   validateParams(input: {
     path: Readonly<Record<string, string>>;
-    query: URLSearchParams;
+    rawQuery: string;
     headers: IncomingHttpHeaders;
-  }): FieldError[];
-  validateBody(value: unknown): FieldError[];
+  }): readonly FieldError[];
+  validateBody(value: unknown): readonly FieldError[];
   /** Checks a JSON response body against the response declared for `status` (or `default`). */
-  validateResponse(status: number, value: unknown): FieldError[];
+  validateResponse(status: number, value: unknown): readonly FieldError[];
   /** Whether the document declares a JSON body for this response status. */
   hasResponseSchema(status: number): boolean;
 }
@@ -146,8 +147,10 @@ export function describeError(e: ErrorObject, base: string): FieldError {
   return { pointer: pointer.replace(/~(?![01])/g, '~0'), message };
 }
 
+const NO_ERRORS: readonly FieldError[] = Object.freeze([]);
+
 function collect(validate: ValidateFunction, value: unknown, base: string): FieldError[] {
-  if (validate(value)) return [];
+  if (validate(value)) return NO_ERRORS as FieldError[];
   return (validate.errors ?? [])
     .filter((e) => e.keyword !== 'if' && e.keyword !== 'anyOf' && e.keyword !== 'oneOf')
     .map((e) => describeError(e, base));
@@ -238,6 +241,7 @@ export async function loadContract(file: string): Promise<Contract> {
       const vPath = compileGroup(groups.path);
       const vQuery = compileGroup(groups.query);
       const vHeader = compileGroup(groups.header);
+      const pathNames = Object.keys(groups.path.properties).length;
       const queryNames = Object.keys(groups.query.properties);
       const headerNames = Object.keys(groups.header.properties);
 
@@ -274,19 +278,30 @@ export async function loadContract(file: string): Promise<Contract> {
         path: template,
         hasBody: Boolean(vBody),
         bodyRequired: Boolean(body?.required),
-        validateParams({ path, query, headers }) {
-          const q: Json = {};
-          for (const name of queryNames) {
-            if (!query.has(name)) continue;
-            q[name] = arrayQuery.has(name) ? query.getAll(name) : query.get(name);
+        validateParams({ path, rawQuery, headers }) {
+          // A group the operation declares nothing in cannot fail: it is not looked at.
+          let errors: FieldError[] | undefined;
+          if (pathNames > 0) {
+            const e = collect(vPath, { ...path }, '/path');
+            if (e.length > 0) errors = e;
           }
-          const h: Json = {};
-          for (const name of headerNames) if (headers[name] !== undefined) h[name] = headers[name];
-          return [
-            ...collect(vPath, { ...path }, '/path'),
-            ...collect(vQuery, q, '/query'),
-            ...collect(vHeader, h, '/headers'),
-          ];
+          if (queryNames.length > 0) {
+            const query = new URLSearchParams(rawQuery);
+            const q: Json = {};
+            for (const name of queryNames) {
+              if (!query.has(name)) continue;
+              q[name] = arrayQuery.has(name) ? query.getAll(name) : query.get(name);
+            }
+            const e = collect(vQuery, q, '/query');
+            if (e.length > 0) errors = errors ? [...errors, ...e] : e;
+          }
+          if (headerNames.length > 0) {
+            const h: Json = {};
+            for (const name of headerNames) if (headers[name] !== undefined) h[name] = headers[name];
+            const e = collect(vHeader, h, '/headers');
+            if (e.length > 0) errors = errors ? [...errors, ...e] : e;
+          }
+          return errors ?? NO_ERRORS;
         },
         validateBody(value) {
           return vBody ? collect(vBody, value, '/body') : [];

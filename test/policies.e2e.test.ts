@@ -274,6 +274,23 @@ describe('validate', () => {
     assert.equal(big.body.code, 'GW_BODY_TOO_LARGE');
   });
 
+  test('a body with a length that arrives in parts is validated whole and forwarded byte for byte', async () => {
+    const raw = Buffer.from('{"summary":"sent slowly","priority":"high"}');
+    const u = new URL(gw.url);
+    const res = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const r = http.request({ host: u.hostname, port: u.port, path: '/v1/work-orders', method: 'POST', headers: { 'x-api-key': key, 'content-type': 'application/json', 'content-length': String(raw.length) } }, (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c));
+        res.on('end', () => resolve({ status: res.statusCode!, text }));
+      });
+      r.on('error', reject);
+      r.write(raw.subarray(0, 10));
+      setTimeout(() => r.end(raw.subarray(10)), 40);
+    });
+    assert.equal(res.status, 200, res.text);
+    assert.deepEqual(Buffer.from(JSON.parse(res.text).body, 'base64'), raw);
+  });
+
   test('a chunked body over the limit is cut off with 413', async () => {
     const u = new URL(gw.url);
     const status = await new Promise<number>((resolve, reject) => {

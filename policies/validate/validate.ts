@@ -32,8 +32,9 @@ export const validatePolicy = definePolicy<{ body: boolean }>({
     return route.operation ? undefined : 'no operation in the OpenAPI document matches this route';
   },
   create(config) {
-    const checkBody = async (ctx: RequestContext, errors: ProblemFieldError[]) => {
-      const raw = await ctx.readBody();
+    // The body is checked in one step after it has been read: parsed once, its keys checked,
+    // then validated; every refusal lists all its reasons.
+    const checkBody = (ctx: RequestContext, raw: Buffer, paramErrors: readonly ProblemFieldError[]) => {
       const text = raw.toString('utf8');
       let value: unknown;
       try {
@@ -47,28 +48,28 @@ export const validatePolicy = definePolicy<{ body: boolean }>({
           errors: keyProblems.map((p) => ({ pointer: `/body${p.pointer}`, message: p.message })),
         });
       }
-      errors.push(...ctx.route.operation!.validateBody(value));
-      if (errors.length > 0) throw new GatewayError('GW_VALIDATION_FAILED', { errors });
+      const bodyErrors = ctx.route.operation!.validateBody(value);
+      if (paramErrors.length > 0 || bodyErrors.length > 0) {
+        throw new GatewayError('GW_VALIDATION_FAILED', { errors: [...paramErrors, ...bodyErrors] });
+      }
     };
     // Synchronous unless there is a body to read, so a GET never waits a tick here.
     return function validate(ctx) {
       const op = ctx.route.operation!;
-      const errors: ProblemFieldError[] = op.validateParams({
-        path: ctx.params,
-        query: new URLSearchParams(ctx.rawQuery),
-        headers: ctx.req.headers,
-      });
+      const errors = op.validateParams({ path: ctx.params, rawQuery: ctx.rawQuery, headers: ctx.req.headers });
       if (config.body && op.hasBody) {
         if (hasBody(ctx.req.headers)) {
           const type = ctx.req.headers['content-type'];
           if (typeof type !== 'string' || !JSON_TYPE.test(type)) {
             throw new GatewayError('GW_UNSUPPORTED_MEDIA_TYPE', { detail: 'Send the body as application/json.' });
           }
-          return checkBody(ctx, errors);
+          return ctx.readBody().then((raw) => checkBody(ctx, raw, errors));
         }
-        if (op.bodyRequired) errors.push({ pointer: '/body', message: 'is required' });
+        if (op.bodyRequired) {
+          throw new GatewayError('GW_VALIDATION_FAILED', { errors: [...errors, { pointer: '/body', message: 'is required' }] });
+        }
       }
-      if (errors.length > 0) throw new GatewayError('GW_VALIDATION_FAILED', { errors });
+      if (errors.length > 0) throw new GatewayError('GW_VALIDATION_FAILED', { errors: [...errors] });
     };
   },
 });
