@@ -1,12 +1,17 @@
 // Gateway benchmark: one command (npm run bench) that starts a bare upstream and, in the same
 // run, measures it directly, through the gateway with no policies, and through the gateway with
 // api-key + rate-limit + validate (GET and POST), then the same chain with a JWT access token
-// instead of the key. Each target gets a throughput run (fixed concurrency) and a latency run at a
-// fixed 1,000 req/s; the report gives ratios against the baselines measured in this run, never
+// instead of the key. The report gives ratios against the baselines measured in this run, never
 // absolute thresholds.
 //
-// BENCH_SECONDS (default 10) sets each run's length; BENCH_CONNECTIONS (default 32) the
-// concurrency of throughput runs.
+// Throughput on a shared machine drifts by several per cent from one run to the next, so the
+// gateways being compared run side by side and their throughput runs alternate, round after
+// round (the order flips each round); a ratio is taken within each round and the report gives
+// the median and the range over rounds. Latency is measured once per target at a fixed
+// 1,000 req/s.
+//
+// BENCH_SECONDS (default 8) sets each run's length; BENCH_ROUNDS (default 3) the rounds;
+// BENCH_CONNECTIONS (default 32) the concurrency of throughput runs.
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,7 +22,8 @@ import { fixedRate } from './fixed-rate.ts';
 import { gatewayProcessEnv } from '../test/helpers.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const RATE = 1000;
 const ADMIN_TOKEN = 'bench-admin-token';
@@ -123,25 +129,47 @@ async function issueToken(url: string, adminUrl: string): Promise<string> {
 
 const fmt = (n: number, d = 0) => n.toFixed(d).padStart(8);
 
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+interface Target {
+  label: string;
+  url: string;
+  o: Parameters<typeof measure>[1];
+}
+
+interface Row {
+  label: string;
+  runs: Result[];
+  lat: Result;
+}
+
+/** Warm-up, then ROUNDS alternating throughput runs (order flipped each round), then latency. */
+async function compare(targets: Target[], rounds: number): Promise<Row[]> {
+  for (const t of targets) await measure(t.url, { ...t.o, seconds: 2 }); // JIT, keep-alive pools
+  const runs = targets.map(() => [] as Result[]);
+  for (let r = 0; r < rounds; r++) {
+    const order = targets.map((_, i) => i);
+    if (r % 2 === 1) order.reverse();
+    for (const i of order) {
+      runs[i]!.push(await measure(targets[i]!.url, targets[i]!.o));
+      process.stderr.write(`round ${r + 1}: ${targets[i]!.label}: ${runs[i]!.at(-1)!.rps.toFixed(0)} req/s\n`);
+    }
+  }
+  const rows: Row[] = [];
+  for (const [i, t] of targets.entries()) rows.push({ label: t.label, runs: runs[i]!, lat: await measure(t.url, { ...t.o, rate: RATE }) });
+  return rows;
+}
+
 async function main() {
   const up = await start('bench/upstream.ts');
-  const rows: [string, Result, Result][] = [];
-  const run = async (label: string, url: string, o: Parameters<typeof measure>[1] = {}) => {
-    await measure(url, { ...o, seconds: 2 }); // warm-up: JIT, keep-alive pools
-    const tput = await measure(url, o);
-    const lat = await measure(url, { ...o, rate: RATE });
-    rows.push([label, tput, lat]);
-    process.stderr.write(`${label}: ${tput.rps.toFixed(0)} req/s\n`);
-  };
-
-  await run('direct GET', `${up.url}/api/work-orders?limit=10`);
-  await run('direct POST', `${up.url}/api/work-orders`, { method: 'POST', body: BODY });
+  const rows: Row[] = [];
+  rows.push(...(await compare([{ label: 'direct GET', url: `${up.url}/api/work-orders?limit=10`, o: {} }], 1)));
+  rows.push(...(await compare([{ label: 'direct POST', url: `${up.url}/api/work-orders`, o: { method: 'POST', body: BODY } }], 1)));
 
   const bare = await startGateway('none', '      []', up.url!);
-  await run('gateway, no policies, GET', `${bare.url}/v1/work-orders?limit=10`);
-  await run('gateway, no policies, POST', `${bare.url}/v1/work-orders`, { method: 'POST', body: BODY });
-  await stop(bare.child);
-
   const full = await startGateway(
     'full',
     `      - policy: api-key
@@ -154,21 +182,41 @@ async function main() {
       - policy: validate`,
     up.url!,
   );
-  const key = await issueKey(full.adminUrl);
-  const headers = { 'x-api-key': key };
-  await run('gateway, api-key+rate-limit+validate, GET', `${full.url}/v1/work-orders?limit=10`, { headers });
-  await run('gateway, api-key+rate-limit+validate, POST', `${full.url}/v1/work-orders`, { method: 'POST', body: BODY, headers });
+  const key = { 'x-api-key': await issueKey(full.adminUrl) };
   const bearer = { authorization: `Bearer ${await issueToken(full.url, full.adminUrl)}` };
-  await run('gateway, jwt+rate-limit+validate, GET', `${full.url}/v1/work-orders?limit=10`, { headers: bearer });
-  await run('gateway, jwt+rate-limit+validate, POST', `${full.url}/v1/work-orders`, { method: 'POST', body: BODY, headers: bearer });
+  for (const m of ['GET', 'POST'] as const) {
+    const path = m === 'GET' ? '/v1/work-orders?limit=10' : '/v1/work-orders';
+    const o = m === 'GET' ? {} : { method: m, body: BODY };
+    rows.push(
+      ...(await compare(
+        [
+          { label: `gateway, no policies, ${m}`, url: `${bare.url}${path}`, o },
+          { label: `gateway, api-key+rate-limit+validate, ${m}`, url: `${full.url}${path}`, o: { ...o, headers: key } },
+          { label: `gateway, jwt+rate-limit+validate, ${m}`, url: `${full.url}${path}`, o: { ...o, headers: bearer } },
+        ],
+        ROUNDS,
+      )),
+    );
+  }
+  await stop(bare.child);
   await stop(full.child);
 
-  const by = (l: string) => rows.find((r) => r[0] === l)!;
+  const by = (l: string) => rows.find((r) => r.label === l)!;
+  const rps = (r: Row) => median(r.runs.map((x) => x.rps));
+  /** Median and range of the per-round ratios a/b. */
+  const ratio = (a: Row, b: Row) => {
+    const rs = a.runs.map((x, i) => x.rps / b.runs[i]!.rps);
+    return `${median(rs).toFixed(3)} (rounds ${Math.min(...rs).toFixed(3)}–${Math.max(...rs).toFixed(3)})`;
+  };
+  const bad = (r: Row) => [...r.runs, r.lat].reduce((n, x) => n + x.non2xx + x.errors, 0);
   const lines = [
-    `Quant Gateway benchmark — ${SECONDS}s runs, ${CONNECTIONS} connections for throughput, ${RATE} req/s fixed rate for latency`,
+    `Quant Gateway benchmark — ${SECONDS}s runs, ${ROUNDS} alternating rounds per gateway comparison, ${CONNECTIONS} connections for throughput, ${RATE} req/s fixed rate for latency`,
     '',
     `${'target'.padEnd(46)}${'req/s'.padStart(8)}${'p50 ms'.padStart(8)}${'p99 ms'.padStart(8)}  |${'@1k p50'.padStart(8)}${'@1k p99'.padStart(8)}  non-2xx`,
-    ...rows.map(([l, t, r]) => `${l.padEnd(46)}${fmt(t.rps)}${fmt(t.p50, 1)}${fmt(t.p99, 1)}  |${fmt(r.p50, 2)}${fmt(r.p99, 2)}  ${t.non2xx + r.non2xx + t.errors + r.errors}`),
+    ...rows.map((r) => {
+      const mid = r.runs.find((x) => x.rps === rps(r)) ?? r.runs[0]!;
+      return `${r.label.padEnd(46)}${fmt(rps(r))}${fmt(mid.p50, 1)}${fmt(mid.p99, 1)}  |${fmt(r.lat.p50, 2)}${fmt(r.lat.p99, 2)}  ${bad(r)}`;
+    }),
     '',
   ];
   for (const m of ['GET', 'POST']) {
@@ -176,15 +224,13 @@ async function main() {
     const n = by(`gateway, no policies, ${m}`);
     const f = by(`gateway, api-key+rate-limit+validate, ${m}`);
     lines.push(
-      `${m}: full chain / no policies throughput = ${(f[1].rps / n[1].rps).toFixed(3)} (target ≥ 0.85)`,
-      `${m}: no policies / direct throughput     = ${(n[1].rps / d[1].rps).toFixed(3)}`,
-      `${m}: added latency at ${RATE} req/s, full chain over direct: p50 +${(f[2].p50 - d[2].p50).toFixed(2)} ms (target ≤ 1), p99 +${(f[2].p99 - d[2].p99).toFixed(2)} ms (target ≤ 5)`,
+      `${m}: full chain / no policies throughput = ${ratio(f, n)} (target ≥ 0.85)`,
+      `${m}: no policies / direct throughput     = ${(rps(n) / rps(d)).toFixed(3)}`,
+      `${m}: added latency at ${RATE} req/s, full chain over direct: p50 +${(f.lat.p50 - d.lat.p50).toFixed(2)} ms (target ≤ 1), p99 +${(f.lat.p99 - d.lat.p99).toFixed(2)} ms (target ≤ 5)`,
     );
   }
   for (const m of ['GET', 'POST']) {
-    const k = by(`gateway, api-key+rate-limit+validate, ${m}`);
-    const j = by(`gateway, jwt+rate-limit+validate, ${m}`);
-    lines.push(`${m}: jwt chain / api-key chain throughput = ${(j[1].rps / k[1].rps).toFixed(3)} (target ≥ 0.9)`);
+    lines.push(`${m}: jwt chain / api-key chain throughput = ${ratio(by(`gateway, jwt+rate-limit+validate, ${m}`), by(`gateway, api-key+rate-limit+validate, ${m}`))} (target ≥ 0.9)`);
   }
   process.stdout.write(lines.join('\n') + '\n');
   for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');

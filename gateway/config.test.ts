@@ -1,15 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { POLICIES } from '../policies/index.ts';
 import { buildConfigSchema } from './config-schema.ts';
 import { ConfigError, createConfigLoader } from './config.ts';
-import { partnerConfig, V1 } from '../test/helpers.ts';
+import { partnerConfig, tempDir, V1 } from '../test/helpers.ts';
 
 const loader = createConfigLoader(POLICIES);
-const dir = mkdtempSync(join(tmpdir(), 'qgw-config-'));
+const dir = tempDir('qgw-config-');
 let n = 0;
 async function problemsOf(yaml: string, env: Record<string, string> = {}) {
   const file = join(dir, `c${n++}.yaml`);

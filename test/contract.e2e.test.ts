@@ -3,13 +3,12 @@
 // mapping both ways; cursor pagination; the docs; response checks in development mode.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import request from 'supertest';
 import { createCoreService } from '../core-service/core-service.ts';
 import { loadContract, type Contract } from '../openapi/contract.ts';
-import { listenOn, ROOT, startTestGateway, type TestGateway } from './helpers.ts';
+import { listenOn, ROOT, startTestGateway, tempDir, type TestGateway } from './helpers.ts';
 
 let core: Awaited<ReturnType<typeof listenOn>>;
 let gw: TestGateway;
@@ -178,7 +177,7 @@ describe('development mode', () => {
       res.setHeader('content-type', 'application/json');
       res.end(JSON.stringify(req.url?.startsWith('/api/customers') ? { items: [{ id: 'x' }], total: 'many', limit: 20, offset: 0 } : { items: [], total: 0, limit: 20, offset: 0 }));
     });
-    const dir = mkdtempSync(join(tmpdir(), 'qgw-dev-'));
+    const dir = tempDir('qgw-dev-');
     copyFileSync(join(ROOT, 'openapi/v1.yaml'), join(dir, 'v1.yaml'));
     writeFileSync(
       join(dir, 'gateway.yaml'),

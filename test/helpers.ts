@@ -1,6 +1,6 @@
 // Shared pieces of the end-to-end suites: free-port servers, a gateway started through the real
 // start-up path (startGateway) on a config written for the test, and key issuing.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -58,7 +58,7 @@ export interface TestGateway extends RunningGateway {
 }
 
 export async function startTestGateway(yaml: string, opts: { env?: Record<string, string>; redisUrl?: string; now?: () => number; port?: number } = {}): Promise<TestGateway> {
-  const dir = mkdtempSync(join(tmpdir(), 'qgw-test-'));
+  const dir = tempDir('qgw-test-');
   const configFile = join(dir, 'gateway.yaml');
   writeFileSync(configFile, yaml);
   const store = createSqliteStore({ file: join(dir, 'gateway.db') });
@@ -132,6 +132,18 @@ ${
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const tempDirs: string[] = [];
+process.once('exit', () => {
+  for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
+});
+
+/** A fresh directory under the system temp dir, removed when the test process exits. */
+export function tempDir(prefix: string): string {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  tempDirs.push(d);
+  return d;
+}
 
 /** One HTTP request with exactly these bytes and path (no client-side normalization). */
 export function rawRequest(

@@ -4,10 +4,9 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fork, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ADMIN_TOKEN, echoHandler, gatewayProcessEnv, listenOn, partnerConfig, ROOT, sleep } from './helpers.ts';
+import { ADMIN_TOKEN, echoHandler, gatewayProcessEnv, listenOn, partnerConfig, ROOT, sleep, tempDir } from './helpers.ts';
 import { startRedis, type RedisServer } from './redis-server.ts';
 
 const CAPACITY = 20;
@@ -47,7 +46,7 @@ async function issueKey(adminUrl: string, app: string): Promise<string> {
 before(async () => {
   redis = await startRedis();
   upstream = await listenOn(echoHandler());
-  const dir = mkdtempSync(join(tmpdir(), 'qgw-mp-'));
+  const dir = tempDir('qgw-mp-');
   const config = join(dir, 'gateway.yaml');
   writeFileSync(
     config,
@@ -121,7 +120,7 @@ test('Redis killed during load: fail-open onto local buckets, no 5xx from the ga
 test('a token revoked through one process is refused by the other at once (Redis), until it expires', async () => {
   const redis2 = await startRedis();
   // The outage test killed the first Redis; this one uses a fresh pair of processes on a new one.
-  const dir = mkdtempSync(join(tmpdir(), 'qgw-mp-oauth-'));
+  const dir = tempDir('qgw-mp-oauth-');
   const config = join(dir, 'gateway.yaml');
   writeFileSync(
     config,

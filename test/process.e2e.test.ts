@@ -4,16 +4,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fork, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { echoHandler, gatewayProcessEnv, listenOn, partnerConfig, ROOT, sleep } from './helpers.ts';
+import { echoHandler, gatewayProcessEnv, listenOn, partnerConfig, ROOT, sleep, tempDir } from './helpers.ts';
 
 const main = join(ROOT, 'gateway/main.ts');
 const baseEnv = (dir: string, config: string, upstream: string) => ({ ...process.env, ...gatewayProcessEnv({ config, dataDir: dir, coreUrl: upstream }) });
 
 test('a bad config file stops start-up, listing every problem with its pointer', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'qgw-proc-'));
+  const dir = tempDir('qgw-proc-');
   const config = join(dir, 'gateway.yaml');
   writeFileSync(config, 'upstreams:\n  - { name: core, target: "not a url", timeoutMs: -1 }\napis:\n  - { name: partner, versions: [{ name: v1, basePath: /v1, upstream: nowhere, routes: [{ method: GET, path: /x }] }] }\n');
   const r = spawnSync(process.execPath, ['--import', 'tsx', main], { env: baseEnv(dir, config, 'http://127.0.0.1:1'), encoding: 'utf8', timeout: 30_000 });
@@ -25,7 +24,7 @@ test('a bad config file stops start-up, listing every problem with its pointer',
 
 test('SIGHUP reloads the file; a bad file on SIGHUP keeps the running config', async () => {
   const echo = await listenOn(echoHandler());
-  const dir = mkdtempSync(join(tmpdir(), 'qgw-proc-'));
+  const dir = tempDir('qgw-proc-');
   const config = join(dir, 'gateway.yaml');
   writeFileSync(config, partnerConfig('${CORE_URL}', { openapi: false }));
   const child = fork(main, [], { execArgv: ['--import', 'tsx'], env: baseEnv(dir, config, echo.url), stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
