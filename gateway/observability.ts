@@ -57,11 +57,22 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): GatewayM
     labelNames: ['upstream', 'kind'],
     registers: [registry],
   });
-  const limiter = new Counter({
+  // Decisions are counted on every limited call: plain numbers here, handed to prom-client when
+  // it is scraped (its own inc() builds a label string on every call).
+  const decisions = new Map<string, Map<string, { n: number; reported: number }>>();
+  new Counter({
     name: 'qgw_limiter_decisions_total',
     help: 'Rate-limit and quota decisions, by policy name and decision.',
     labelNames: ['policy', 'decision'],
     registers: [registry],
+    collect() {
+      for (const [policy, byDecision] of decisions) {
+        for (const [decision, c] of byDecision) {
+          this.inc({ policy, decision }, c.n - c.reported);
+          c.reported = c.n;
+        }
+      }
+    },
   });
   const deprecated = new Counter({
     name: 'qgw_deprecated_version_requests_total',
@@ -78,7 +89,6 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): GatewayM
   const requestsOf = childCache((route, method, status) => requests.labels(route!, method!, status!));
   const latencyOf = childCache((route) => latency.labels(route!));
   const upstreamOf = childCache((route) => upstreamLatency.labels(route!));
-  const limiterOf = childCache((policy, decision) => limiter.labels(policy!, decision!));
   return {
     registry,
     contractMismatch: (route) => mismatches.labels(route).inc(),
@@ -89,7 +99,13 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): GatewayM
       if (upstreamSeconds !== undefined) upstreamOf(route).observe(upstreamSeconds);
     },
     upstreamError: (upstream, kind) => upstreamErrors.labels(upstream, kind).inc(),
-    limiterDecision: (policy, decision) => limiterOf(policy, decision).inc(),
+    limiterDecision(policy, decision) {
+      let byDecision = decisions.get(policy);
+      if (byDecision === undefined) decisions.set(policy, (byDecision = new Map()));
+      const c = byDecision.get(decision);
+      if (c === undefined) byDecision.set(decision, { n: 1, reported: 0 });
+      else c.n++;
+    },
   };
 }
 

@@ -405,6 +405,15 @@ describe('rate-limit, quota, cors, ip-filter', () => {
     assert.match(last!.headers['content-type']!, PROBLEM);
     const other = await request(gw.url).get('/v1/work-orders').set('X-API-Key', gw.issueKey({ app: 'other-app' }));
     assert.equal(other.status, 200, 'another credential has its own bucket');
+    // Decisions are counted; a second scrape reports the same totals, not twice as many.
+    const decisions = async () => {
+      const text = (await request(gw.adminUrl).get('/metrics')).text;
+      const count = (d: string) => Number(new RegExp(`qgw_limiter_decisions_total\\{policy="default",decision="${d}"\\} (\\d+)`).exec(text)?.[1]);
+      return { allowed: count('allowed'), limited: count('limited') };
+    };
+    const first = await decisions();
+    assert.ok(first.limited >= 2 && first.allowed >= 4, JSON.stringify(first));
+    assert.deepEqual(await decisions(), first);
   });
 
   test('a forged X-Forwarded-For never earns a fresh bucket', async () => {

@@ -76,12 +76,13 @@ export const rateLimitPolicy = definePolicy<RateLimitConfig>({
     const { capacity, refillPerSecond: rate, name } = config;
     const windowSeconds = Math.max(1, Math.ceil(capacity / rate));
     const policyHeader = `${capacity};w=${windowSeconds}`;
+    const limitHeader = String(capacity);
     const parts = config.key;
     const shared = deps.sharedBuckets;
     const local = deps.memoryBuckets;
     const answer = (ctx: RequestContext, res: TokenBucketResult) => {
       const h = ctx.responseHeaders;
-      h['RateLimit-Limit'] = String(capacity);
+      h['RateLimit-Limit'] = limitHeader;
       h['RateLimit-Remaining'] = String(res.remaining);
       h['RateLimit-Reset'] = String(Math.ceil(res.resetMs / 1000));
       h['RateLimit-Policy'] = policyHeader;
