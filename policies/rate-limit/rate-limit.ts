@@ -7,7 +7,7 @@
 //   - policy: rate-limit
 //     config: { name: partner, capacity: 20, refillPerSecond: 10, key: [app, route], onStoreError: open }
 import { GatewayError } from '../errors.ts';
-import { definePolicy, type RequestContext, type TokenBucketResult } from '../contract.ts';
+import { definePolicy, type Identity, type RequestContext, type TokenBucketResult } from '../contract.ts';
 
 type KeyPart = 'credential' | 'app' | 'tenant' | 'ip' | 'route';
 
@@ -94,9 +94,19 @@ export const rateLimitPolicy = definePolicy<RateLimitConfig>({
       }
       deps.metrics.limiterDecision(name, 'allowed');
     };
-    const keyOf = (ctx: RequestContext) => {
+    const build = (ctx: RequestContext) => {
       let key = name;
       for (const p of parts) key += `|${partOf(ctx, p)}`;
+      return key;
+    };
+    // A key made only of identity parts is built once per identity (the credential caches keep
+    // identities), so the bucket lookup hashes a string it has seen before.
+    const byIdentity = parts.every((p) => p === 'credential' || p === 'app' || p === 'tenant') ? new WeakMap<Identity, string>() : undefined;
+    const keyOf = (ctx: RequestContext) => {
+      const id = ctx.identity;
+      if (byIdentity === undefined || id === undefined) return build(ctx);
+      let key = byIdentity.get(id);
+      if (key === undefined) byIdentity.set(id, (key = build(ctx)));
       return key;
     };
     if (!shared) {

@@ -9,15 +9,12 @@ interface Bucket {
   ts: number;
 }
 
-/** The refill maths shared by both backends (the Lua script mirrors it line by line). */
-export function takeFrom(
-  b: Bucket | undefined,
-  now: number,
-  capacity: number,
-  rate: number,
-  cost: number,
-): { bucket: Bucket; result: TokenBucketResult } {
-  let tokens = b ? Math.min(capacity, b.tokens + (Math.max(0, now - b.ts) * rate) / 1000) : capacity;
+/**
+ * The refill maths shared by both backends (the Lua script mirrors it line by line). `b` is
+ * updated in place; a new bucket is passed in full (`tokens: capacity`, `ts: now`).
+ */
+export function takeFrom(b: Bucket, now: number, capacity: number, rate: number, cost: number): TokenBucketResult {
+  let tokens = Math.min(capacity, b.tokens + (Math.max(0, now - b.ts) * rate) / 1000);
   let allowed = false;
   let retryAfterMs = 0;
   if (tokens >= cost) {
@@ -26,15 +23,9 @@ export function takeFrom(
   } else {
     retryAfterMs = Math.ceil(((cost - tokens) * 1000) / rate);
   }
-  return {
-    bucket: { tokens, ts: now },
-    result: {
-      allowed,
-      remaining: Math.floor(tokens),
-      resetMs: Math.ceil(((capacity - tokens) * 1000) / rate),
-      retryAfterMs,
-    },
-  };
+  b.tokens = tokens;
+  b.ts = now;
+  return { allowed, remaining: Math.floor(tokens), resetMs: Math.ceil(((capacity - tokens) * 1000) / rate), retryAfterMs };
 }
 
 export function createMemoryBuckets(opts: { now: () => number; maxKeys?: number }): MemoryBucketBackend {
@@ -44,21 +35,18 @@ export function createMemoryBuckets(opts: { now: () => number; maxKeys?: number 
     kind: 'memory',
     take(key, capacity, rate, cost) {
       const now = opts.now();
-      const existing = buckets.get(key);
-      const { bucket, result } = takeFrom(existing, now, capacity, rate, cost);
-      if (existing) {
-        // Updated in place: the hot path allocates no new bucket per call.
-        existing.tokens = bucket.tokens;
-        existing.ts = bucket.ts;
-        existing.full = now + result.resetMs;
-        return result;
+      let b = buckets.get(key);
+      if (b === undefined) {
+        if (buckets.size >= maxKeys) {
+          // Buckets that have refilled are the same as absent ones: drop them first.
+          for (const [k, v] of buckets) if (v.full <= now) buckets.delete(k);
+          if (buckets.size >= maxKeys) buckets.delete(buckets.keys().next().value as string);
+        }
+        buckets.set(key, (b = { tokens: capacity, ts: now, full: now }));
       }
-      if (buckets.size >= maxKeys) {
-        // Buckets that have refilled are the same as absent ones: drop them first.
-        for (const [k, v] of buckets) if (v.full <= now) buckets.delete(k);
-        if (buckets.size >= maxKeys) buckets.delete(buckets.keys().next().value as string);
-      }
-      buckets.set(key, { tokens: bucket.tokens, ts: bucket.ts, full: now + result.resetMs });
+      // Updated in place: the hot path allocates no bucket per call.
+      const result = takeFrom(b, now, capacity, rate, cost);
+      b.full = now + result.resetMs;
       return result;
     },
   };

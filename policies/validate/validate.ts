@@ -60,7 +60,7 @@ export const validatePolicy = definePolicy<{ body: boolean }>({
       if (config.body && op.hasBody) {
         if (hasBody(ctx.req.headers)) {
           const type = ctx.req.headers['content-type'];
-          if (typeof type !== 'string' || !JSON_TYPE.test(type)) {
+          if (type !== 'application/json' && (typeof type !== 'string' || !JSON_TYPE.test(type))) {
             throw new GatewayError('GW_UNSUPPORTED_MEDIA_TYPE', { detail: 'Send the body as application/json.' });
           }
           return ctx.readBody().then((raw) => checkBody(ctx, raw, errors));
