@@ -1,4 +1,6 @@
-// The test command: finds every *.test.ts, runs them with Node's test runner through tsx.
+// The test command: type-checks the project (tsx runs TypeScript without checking it), then
+// finds every *.test.ts and runs them with Node's test runner through tsx. Given file names, it
+// runs just those, without the type check.
 // Suites named *.redis.test.ts start their own redis-server; on a machine without one they are
 // left out with a loud notice, except under CI=true, where a missing redis-server fails the run.
 import { spawnSync } from 'node:child_process';
@@ -31,6 +33,14 @@ if (!hasRedis && needRedis.length) {
   leftOut = needRedis;
   files = files.filter((f) => !needRedis.includes(f));
   banner(['redis-server not found: these suites are LEFT OUT of this run:', ...leftOut, 'Install it (apt-get install -y redis-server) and run npm test again to run them.']);
+}
+
+if (!only.length) {
+  const tsc = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '--noEmit', '-p', root], { cwd: root, stdio: 'inherit' });
+  if (tsc.status !== 0) {
+    banner(['The type check failed (see above): no tests were run.']);
+    process.exit(1);
+  }
 }
 
 const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=120000', ...files], {
