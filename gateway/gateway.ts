@@ -169,11 +169,10 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       rawQuery,
       clientIp,
       requestId,
-      bodyLimit: DEFAULT_BODY_LIMIT,
       responseHeaders: {},
       readBody() {
         if (ctx.body) return Promise.resolve(ctx.body);
-        return readBody(req, ctx.bodyLimit).then((b) => (ctx.body = b));
+        return readBody(req, ctx.bodyLimit ?? DEFAULT_BODY_LIMIT).then((b) => (ctx.body = b));
       },
       hideFromUpstream(header: string) {
         (hidden ??= []).push(header.toLowerCase());
@@ -250,8 +249,13 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       upstreamUrl,
       hidden,
       body: ctx.body,
+      bodyLimit: ctx.bodyLimit,
       startedAt,
       onFailure(code: ErrorCode, upstream: string) {
+        if (code === 'GW_BODY_TOO_LARGE') {
+          sendProblem(res, new GatewayError(code, { headers: { Connection: 'close' } }), requestId, rh);
+          return;
+        }
         metrics.upstreamError(upstream, code === 'GW_UPSTREAM_TIMEOUT' ? 'timeout' : code === 'GW_UPSTREAM_CONTRACT' ? 'contract' : 'unavailable');
         if (code === 'GW_UPSTREAM_CONTRACT') logger.warn({ requestId, route: route.id }, 'the version mapping refused the upstream response');
         sendProblem(res, new GatewayError(code), requestId, rh);

@@ -17,6 +17,8 @@ export interface ProxyState {
   /** Request headers the upstream must not see (credentials). */
   hidden?: string[];
   body?: Buffer;
+  /** Set by body-limit: a body streamed without a declared length is cut off past it. */
+  bodyLimit?: number;
   startedAt: number;
   upstreamStartedAt?: number;
   upstreamMs?: number;
@@ -37,6 +39,10 @@ class UpstreamTimeout extends Error {
   readonly code = 'QGW_UPSTREAM_TIMEOUT';
 }
 
+class BodyTooLarge extends Error {
+  readonly code = 'QGW_BODY_TOO_LARGE';
+}
+
 const SOURCE = Symbol('qgw.source');
 type SourcedRequest = ClientRequest & { [SOURCE]?: ProxiedRequest };
 
@@ -49,8 +55,28 @@ type SourcedRequest = ClientRequest & { [SOURCE]?: ProxiedRequest };
 const bodySource = {
   pipe(proxyReq: SourcedRequest) {
     const req = proxyReq[SOURCE];
-    if (req === undefined) proxyReq.destroy(new Error('the request hook did not run'));
-    else if (req.qgw?.body === undefined) req.pipe(proxyReq);
+    if (req === undefined) {
+      proxyReq.destroy(new Error('the request hook did not run'));
+      return proxyReq;
+    }
+    const st = req.qgw;
+    if (st?.body !== undefined) return proxyReq;
+    req.pipe(proxyReq);
+    // A declared length was checked against the limit before proxying (and the parser delivers no
+    // more than it); a chunked body is counted as it passes and the upstream request aborted
+    // past the limit, so the upstream never receives it whole.
+    const limit = st?.bodyLimit;
+    if (limit !== undefined && req.headers['content-length'] === undefined) {
+      let seen = 0;
+      const count = (c: Buffer) => {
+        seen += c.length;
+        if (seen <= limit) return;
+        req.off('data', count);
+        req.unpipe(proxyReq);
+        proxyReq.destroy(new BodyTooLarge());
+      };
+      req.on('data', count);
+    }
     return proxyReq;
   },
 };
@@ -90,7 +116,8 @@ export function createUpstream(cfg: UpstreamConfig): Upstream {
   };
   const onError = (err: Error, req: ProxiedRequest) => {
     const e = err as Error & { code?: string };
-    const code: ErrorCode = e instanceof UpstreamTimeout || e.code === 'ETIMEDOUT' ? 'GW_UPSTREAM_TIMEOUT' : 'GW_UPSTREAM_UNAVAILABLE';
+    const code: ErrorCode =
+      e instanceof BodyTooLarge ? 'GW_BODY_TOO_LARGE' : e instanceof UpstreamTimeout || e.code === 'ETIMEDOUT' ? 'GW_UPSTREAM_TIMEOUT' : 'GW_UPSTREAM_UNAVAILABLE';
     req.qgw?.onFailure(code, cfg.name);
   };
   const base = {

@@ -57,8 +57,12 @@ export interface RequestContext {
   readonly clientIp: string;
   readonly requestId: string;
   identity?: Identity;
-  /** Body bytes allowed; body-limit sets it, readBody enforces it. */
-  bodyLimit: number;
+  /**
+   * Body bytes allowed, set by body-limit: readBody enforces it, and a body streamed upstream
+   * without a declared length is cut off past it. Unset, a body read into memory is still capped
+   * at 1 MiB and a streamed one is not.
+   */
+  bodyLimit?: number;
   /** Raw body once read; forwarded upstream byte for byte. */
   body?: Buffer;
   readBody(): Promise<Buffer>;

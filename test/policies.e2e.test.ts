@@ -101,7 +101,7 @@ describe('identity and forwarding headers', () => {
   let gw: TestGateway;
   before(async () => {
     echo = await listenOn(echoHandler());
-    gw = await startTestGateway(partnerConfig(echo.url, { openapi: false, policies: '      - policy: api-key' }));
+    gw = await startTestGateway(partnerConfig(echo.url, { openapi: false, policies: '      - policy: api-key\n      - { policy: body-limit, config: { maxBytes: 4096 } }' }));
   });
   after(async () => {
     await gw.close();
@@ -129,6 +129,33 @@ describe('identity and forwarding headers', () => {
     const raw = Buffer.from('{"summary":"with a length"}');
     const res = await rawRequest(gw.url, { method: 'POST', path: '/v1/work-orders', headers: { 'x-api-key': key, 'content-type': 'application/json' }, body: raw });
     assert.deepEqual(Buffer.from(JSON.parse(res.text).body, 'base64'), raw);
+  });
+
+  test('a streamed body no policy reads is still cut off at the body limit: 413, and the gateway keeps serving', async () => {
+    const key = gw.issueKey();
+    const u = new URL(gw.url);
+    const res = await new Promise<{ status: number; text: string }>((resolve) => {
+      const r = http.request({ host: u.hostname, port: u.port, path: '/v1/work-orders', method: 'POST', headers: { 'x-api-key': key, 'content-type': 'application/json', 'transfer-encoding': 'chunked' } }, (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c));
+        res.on('end', () => resolve({ status: res.statusCode!, text }));
+      });
+      r.on('error', () => undefined); // the gateway may close while the client is still writing
+      r.write('{"summary":"');
+      let sent = 0;
+      const t = setInterval(() => {
+        if (r.destroyed || sent++ >= 8) {
+          clearInterval(t);
+          if (!r.destroyed) r.end('"}');
+          return;
+        }
+        r.write('z'.repeat(1024));
+      }, 5);
+    });
+    assert.equal(res.status, 413);
+    assert.equal(JSON.parse(res.text).code, 'GW_BODY_TOO_LARGE');
+    const after = await rawRequest(gw.url, { method: 'POST', path: '/v1/work-orders', headers: { 'x-api-key': key, 'content-type': 'application/json' }, body: '{"summary":"small"}' });
+    assert.equal(after.status, 200);
   });
 
   test('client copies of X-Quant-* are removed and replaced by the credential identity', async () => {
