@@ -318,6 +318,25 @@ describe('validate', () => {
     assert.deepEqual(Buffer.from(JSON.parse(res.text).body, 'base64'), raw);
   });
 
+  test('a client that disconnects mid-body leaves no error behind and the gateway keeps serving', async () => {
+    const u = new URL(gw.url);
+    gw.logs.length = 0;
+    await new Promise<void>((resolve) => {
+      const sock = net.connect(Number(u.port), u.hostname, () => {
+        sock.write(`POST /v1/work-orders HTTP/1.1\r\nHost: x\r\nX-API-Key: ${key}\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{"summary":"half`);
+        setTimeout(() => {
+          sock.destroy();
+          resolve();
+        }, 30);
+      });
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    const lines = gw.logs.map((l) => JSON.parse(l) as { level: number; aborted?: boolean; route?: string });
+    assert.deepEqual(lines.filter((l) => l.level >= 50), []);
+    assert.equal(lines.filter((l) => l.aborted === true && l.route === 'createWorkOrder').length, 1, 'the access line says the call was aborted');
+    assert.equal((await post('{"summary":"still here"}')).status, 200);
+  });
+
   test('a chunked body over the limit is cut off with 413', async () => {
     const u = new URL(gw.url);
     const status = await new Promise<number>((resolve, reject) => {
