@@ -5,22 +5,17 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
 import request from 'supertest';
-import { ADMIN_TOKEN, echoHandler, listenOn, partnerConfig, ROOT, sleep, startTestGateway, type TestGateway } from './helpers.ts';
+import { ADMIN_TOKEN, echoHandler, listenOn, partnerConfig, ROOT, sleep, startEchoGateway, startTestGateway, type EchoGateway } from './helpers.ts';
 
 const run = promisify(execFile);
 const auth = { Authorization: `Bearer ${ADMIN_TOKEN}` };
 
 describe('admin API', () => {
-  let echo: Awaited<ReturnType<typeof listenOn>>;
-  let gw: TestGateway;
+  let gw: EchoGateway;
   before(async () => {
-    echo = await listenOn(echoHandler());
-    gw = await startTestGateway(partnerConfig(echo.url, { openapi: false, policies: '      - policy: api-key' }));
+    gw = await startEchoGateway((echoUrl) => partnerConfig(echoUrl, { openapi: false, policies: '      - policy: api-key' }));
   });
-  after(async () => {
-    await gw.close();
-    await echo.close();
-  });
+  after(() => gw.close());
 
   test('refuses calls without the admin token', async () => {
     for (const h of [{}, { Authorization: 'Bearer wrong' }, { Authorization: ADMIN_TOKEN }]) {
@@ -129,10 +124,9 @@ describe('reload', () => {
   });
 
   test('an invalid file leaves the running config in place and says why', async () => {
-    const echo = await listenOn(echoHandler());
-    const gw = await startTestGateway(partnerConfig(echo.url, { openapi: false }));
+    const gw = await startEchoGateway((echoUrl) => partnerConfig(echoUrl, { openapi: false }));
     try {
-      gw.writeConfig(partnerConfig(echo.url, { openapi: false, policies: '      - policy: rate-limit\n        config: { capacity: -1 }' }));
+      gw.writeConfig(partnerConfig(gw.echo.url, { openapi: false, policies: '      - policy: rate-limit\n        config: { capacity: -1 }' }));
       const r = await request(gw.adminUrl).post('/admin/reload').set(auth);
       assert.equal(r.status, 422);
       assert.equal(r.body.code, 'GW_CONFIG_INVALID');
@@ -141,21 +135,19 @@ describe('reload', () => {
       assert.ok(pointers.includes('/apis/0/policies/0/config/refillPerSecond'), pointers.join());
       assert.equal((await request(gw.url).get('/v1/work-orders')).status, 200, 'old config still serves');
       // A config valid on its own but refused when building the pipeline is refused the same way.
-      gw.writeConfig(partnerConfig(echo.url, { openapi: false, policies: '      - policy: validate' }));
+      gw.writeConfig(partnerConfig(gw.echo.url, { openapi: false, policies: '      - policy: validate' }));
       const r2 = await request(gw.adminUrl).post('/admin/reload').set(auth);
       assert.equal(r2.status, 422);
       assert.match(JSON.stringify(r2.body.errors), /no operation in the OpenAPI document/);
     } finally {
       await gw.close();
-      await echo.close();
     }
   });
 });
 
 describe('CLI', () => {
   test('operators manage tenants, apps and keys through the admin API', async () => {
-    const echo = await listenOn(echoHandler());
-    const gw = await startTestGateway(partnerConfig(echo.url, { openapi: false, policies: '      - policy: api-key' }));
+    const gw = await startEchoGateway((echoUrl) => partnerConfig(echoUrl, { openapi: false, policies: '      - policy: api-key' }));
     const cli = (...args: string[]) =>
       run(process.execPath, ['--import', 'tsx', join(ROOT, 'gateway/cli.ts'), '--admin-url', gw.adminUrl, '--token', ADMIN_TOKEN, ...args]).then((r) => JSON.parse(r.stdout));
     try {
@@ -177,7 +169,6 @@ describe('CLI', () => {
       assert.match((bad as { stderr: string }).stderr, /401 GW_ADMIN_AUTH_REQUIRED/);
     } finally {
       await gw.close();
-      await echo.close();
     }
   });
 });

@@ -99,6 +99,31 @@ export async function startTestGateway(yaml: string, opts: { env?: Record<string
   };
 }
 
+export interface EchoGateway extends TestGateway {
+  /** The upstream: answers with what it received (echoHandler). */
+  readonly echo: Awaited<ReturnType<typeof listenOn>>;
+}
+
+/** An echo upstream and a test gateway in front of it, configured from the upstream's URL; close() stops both. */
+export async function startEchoGateway(config: (echoUrl: string) => string, opts: Parameters<typeof startTestGateway>[1] = {}): Promise<EchoGateway> {
+  const echo = await listenOn(echoHandler());
+  let gw: TestGateway;
+  try {
+    gw = await startTestGateway(config(echo.url), opts);
+  } catch (err) {
+    await echo.close();
+    throw err;
+  }
+  return {
+    ...gw,
+    echo,
+    async close() {
+      await gw.close();
+      await echo.close();
+    },
+  };
+}
+
 /** A config with one API `partner` v1 in front of `target`, with the given policies. */
 export function partnerConfig(target: string, o: { policies?: string; routes?: string; openapi?: boolean; server?: string; upstream?: string } = {}): string {
   return `

@@ -6,7 +6,7 @@ import http from 'node:http';
 import net from 'node:net';
 import request from 'supertest';
 import { createCoreService } from '../core-service/core-service.ts';
-import { echoHandler, listenOn, rawRequest, partnerConfig, startTestGateway, type TestGateway } from './helpers.ts';
+import { listenOn, rawRequest, partnerConfig, startEchoGateway, startTestGateway, type EchoGateway, type TestGateway } from './helpers.ts';
 
 const PROBLEM = /^application\/problem\+json/;
 
@@ -97,16 +97,11 @@ describe('api-key and tenant', () => {
 });
 
 describe('identity and forwarding headers', () => {
-  let echo: Awaited<ReturnType<typeof listenOn>>;
-  let gw: TestGateway;
+  let gw: EchoGateway;
   before(async () => {
-    echo = await listenOn(echoHandler());
-    gw = await startTestGateway(partnerConfig(echo.url, { openapi: false, policies: '      - policy: api-key\n      - { policy: body-limit, config: { maxBytes: 4096 } }' }));
+    gw = await startEchoGateway((echoUrl) => partnerConfig(echoUrl, { openapi: false, policies: '      - policy: api-key\n      - { policy: body-limit, config: { maxBytes: 4096 } }' }));
   });
-  after(async () => {
-    await gw.close();
-    await echo.close();
-  });
+  after(() => gw.close());
 
   test('a body no policy reads is streamed upstream as it arrives (chunked and with a length)', async () => {
     const key = gw.issueKey();
@@ -248,13 +243,11 @@ describe('identity and forwarding headers', () => {
 });
 
 describe('validate', () => {
-  let echo: Awaited<ReturnType<typeof listenOn>>;
-  let gw: TestGateway;
+  let gw: EchoGateway;
   let key: string;
   before(async () => {
-    echo = await listenOn(echoHandler());
-    gw = await startTestGateway(
-      partnerConfig(echo.url, {
+    gw = await startEchoGateway((echoUrl) =>
+      partnerConfig(echoUrl, {
         policies: `      - policy: api-key
       - policy: body-limit
         config: { maxBytes: 2048 }
@@ -263,10 +256,7 @@ describe('validate', () => {
     );
     key = gw.issueKey();
   });
-  after(async () => {
-    await gw.close();
-    await echo.close();
-  });
+  after(() => gw.close());
   const post = (body: string | Buffer, type = 'application/json') =>
     request(gw.url).post('/v1/work-orders').set('X-API-Key', key).set('Content-Type', type).send(body);
 
@@ -391,12 +381,10 @@ describe('validate', () => {
 });
 
 describe('rate-limit, quota, cors, ip-filter', () => {
-  let echo: Awaited<ReturnType<typeof listenOn>>;
-  let gw: TestGateway;
+  let gw: EchoGateway;
   before(async () => {
-    echo = await listenOn(echoHandler());
-    gw = await startTestGateway(
-      partnerConfig(echo.url, {
+    gw = await startEchoGateway((echoUrl) =>
+      partnerConfig(echoUrl, {
         openapi: false,
         server: `  trustedProxies: [10.0.0.0/8]`,
         policies: `      - policy: api-key
@@ -426,10 +414,7 @@ describe('rate-limit, quota, cors, ip-filter', () => {
       }),
     );
   });
-  after(async () => {
-    await gw.close();
-    await echo.close();
-  });
+  after(() => gw.close());
 
   test('token bucket: burst allowed, then 429 with Retry-After and RateLimit headers', async () => {
     const key = gw.issueKey();
@@ -509,9 +494,8 @@ describe('rate-limit, quota, cors, ip-filter', () => {
 
 describe('behind a trusted proxy', () => {
   test('the client address is the first untrusted hop: ip-filter and rate-limit use it, and it is forwarded', async () => {
-    const echo = await listenOn(echoHandler());
-    const gw = await startTestGateway(
-      partnerConfig(echo.url, {
+    const gw = await startEchoGateway((echoUrl) =>
+      partnerConfig(echoUrl, {
         openapi: false,
         server: '  trustedProxies: [127.0.0.1/32]',
         policies: `      - policy: ip-filter
@@ -534,7 +518,6 @@ describe('behind a trusted proxy', () => {
       assert.equal((await via()).status, 403, 'the proxy itself is not in the allow list');
     } finally {
       await gw.close();
-      await echo.close();
     }
   });
 });
@@ -585,12 +568,11 @@ apis:
 
 describe('rate-limit when its Redis is unreachable', () => {
   test('onStoreError decides: closed → 503 GW_LIMITER_UNAVAILABLE, open → local bucket', async () => {
-    const echo = await listenOn(echoHandler());
     const deadRedis = await listenOn(() => undefined);
     const redisUrl = deadRedis.url.replace('http', 'redis');
     await deadRedis.close();
-    const gw = await startTestGateway(
-      partnerConfig(echo.url, {
+    const gw = await startEchoGateway((echoUrl) =>
+      partnerConfig(echoUrl, {
         openapi: false,
         policies: `      - policy: rate-limit
         config: { capacity: 2, refillPerSecond: 0.1, key: [ip], onStoreError: closed }`,
@@ -612,7 +594,6 @@ describe('rate-limit when its Redis is unreachable', () => {
       assert.equal((await request(gw.adminUrl).get('/readyz')).status, 503);
     } finally {
       await gw.close();
-      await echo.close();
     }
   });
 });

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import request from 'supertest';
-import { echoHandler, listenOn, startTestGateway } from './helpers.ts';
+import { startEchoGateway } from './helpers.ts';
 
 const DEPRECATED = '2026-06-01T00:00:00Z';
 const SUNSET = '2027-01-01T00:00:00Z';
@@ -31,9 +31,8 @@ apis:
 }
 
 test('before, during and after deprecation', async () => {
-  const echo = await listenOn(echoHandler());
   let clock = Date.parse('2026-05-01T00:00:00Z');
-  const gw = await startTestGateway(config(echo.url, 'gone'), { now: () => clock });
+  const gw = await startEchoGateway((echoUrl) => config(echoUrl, 'gone'), { now: () => clock });
   try {
     const before = await request(gw.url).get('/v1/work-orders');
     assert.equal(before.status, 200);
@@ -60,28 +59,23 @@ test('before, during and after deprecation', async () => {
     assert.equal((await request(gw.url).get('/v2/work-orders')).status, 200);
   } finally {
     await gw.close();
-    await echo.close();
   }
 });
 
 test('afterSunset: serve keeps answering, still announcing the sunset', async () => {
-  const echo = await listenOn(echoHandler());
-  const gw = await startTestGateway(config(echo.url, 'serve'), { now: () => Date.parse('2027-03-01T00:00:00Z') });
+  const gw = await startEchoGateway((echoUrl) => config(echoUrl, 'serve'), { now: () => Date.parse('2027-03-01T00:00:00Z') });
   try {
     const r = await request(gw.url).get('/v1/work-orders');
     assert.equal(r.status, 200);
     assert.equal(r.headers.sunset, 'Fri, 01 Jan 2027 00:00:00 GMT');
   } finally {
     await gw.close();
-    await echo.close();
   }
 });
 
 test('a sunset before the deprecation date is a config error', async () => {
-  const echo = await listenOn(echoHandler());
   await assert.rejects(
-    startTestGateway(config(echo.url, 'gone').replace(`sunset: '${SUNSET}'`, "sunset: '2026-01-01T00:00:00Z'")),
+    startEchoGateway((echoUrl) => config(echoUrl, 'gone').replace(`sunset: '${SUNSET}'`, "sunset: '2026-01-01T00:00:00Z'")),
     (err: Error & { problems?: { pointer: string }[] }) => err.problems?.[0]?.pointer === '/apis/0/versions/0/deprecation/sunset',
   );
-  await echo.close();
 });
