@@ -79,8 +79,18 @@ apps
     print(await call(cmd, 'POST', '/apps', { tenantId: o.tenant, name: o.name, ...(o.id ? { id: o.id } : {}) })),
   );
 
-/** A `list` subcommand filtered by --tenant and --app. */
-function listByOwner(parent: Command, path: string) {
+interface CredentialOptions {
+  app: string;
+  name: string;
+  scopes: string;
+}
+
+/**
+ * What API keys and OAuth clients share: `list` (by --tenant / --app), `revoke <id>`, and a
+ * `create` with --app, --name and --scopes, returned for the options of its own kind;
+ * `credentialBody` is the matching part of the admin body.
+ */
+function credentialCommands(parent: Command, path: string, scopesHelp: string): Command {
   parent
     .command('list')
     .option('--tenant <id>')
@@ -89,29 +99,33 @@ function listByOwner(parent: Command, path: string) {
       const q = new URLSearchParams(Object.entries(o).filter(([, v]) => v) as [string, string][]);
       print(await call(cmd, 'GET', `${path}${q.size ? `?${q}` : ''}`));
     });
+  parent.command('revoke <id>').action(async (id: string, _o, cmd: Command) => print(await call(cmd, 'POST', `${path}/${encodeURIComponent(id)}/revoke`)));
+  return parent.command('create').requiredOption('--app <id>').option('--name <name>', 'label', 'default').option('--scopes <list>', scopesHelp, '');
+}
+
+const credentialBody = (o: CredentialOptions) => ({ appId: o.app, name: o.name, scopes: list(o.scopes) });
+
+function readJwks(file: string): unknown {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8'));
+  } catch {
+    return fail(`cannot read a JSON JWK Set from ${file}`);
+  }
 }
 
 const keys = program.command('keys').description('API keys (the secret is printed once, at creation)');
-listByOwner(keys, '/keys');
-keys
-  .command('create')
-  .requiredOption('--app <id>')
-  .option('--name <name>', 'label', 'default')
-  .option('--scopes <list>', 'comma-separated scopes', '')
+credentialCommands(keys, '/keys', 'comma-separated scopes')
   .option('--apis <list>', 'comma-separated API names, or *', '*')
   .option('--expires-in <seconds>', 'lifetime in seconds')
-  .action(async (o: { app: string; name: string; scopes: string; apis: string; expiresIn?: string }, cmd: Command) =>
+  .action(async (o: CredentialOptions & { apis: string; expiresIn?: string }, cmd: Command) =>
     print(
       await call(cmd, 'POST', '/keys', {
-        appId: o.app,
-        name: o.name,
-        scopes: list(o.scopes),
+        ...credentialBody(o),
         apis: list(o.apis),
         ...(o.expiresIn ? { expiresInSeconds: Number(o.expiresIn) } : {}),
       }),
     ),
   );
-keys.command('revoke <id>').action(async (id: string, _o, cmd: Command) => print(await call(cmd, 'POST', `/keys/${encodeURIComponent(id)}/revoke`)));
 keys
   .command('rotate <id>')
   .option('--overlap <seconds>', 'how long the old key keeps working', '86400')
@@ -120,28 +134,20 @@ keys
   );
 
 const clients = program.command('clients').description('OAuth 2.0 clients (a secret is printed once, at creation)');
-listByOwner(clients, '/oauth/clients');
-clients
-  .command('create')
-  .requiredOption('--app <id>')
-  .option('--name <name>', 'label', 'default')
-  .option('--scopes <list>', 'comma-separated scopes the client may ask for', '')
+credentialCommands(clients, '/oauth/clients', 'comma-separated scopes the client may ask for')
   .option('--lifetime <seconds>', 'access token lifetime', '3600')
   .option('--jwks-file <file>', 'public JWK Set for private_key_jwt (no secret is issued)')
   .option('--jwks-uri <url>', 'URL of the public JWK Set for private_key_jwt')
-  .action(async (o: { app: string; name: string; scopes: string; lifetime: string; jwksFile?: string; jwksUri?: string }, cmd: Command) =>
+  .action(async (o: CredentialOptions & { lifetime: string; jwksFile?: string; jwksUri?: string }, cmd: Command) =>
     print(
       await call(cmd, 'POST', '/oauth/clients', {
-        appId: o.app,
-        name: o.name,
-        scopes: list(o.scopes),
+        ...credentialBody(o),
         tokenLifetimeSeconds: Number(o.lifetime),
-        ...(o.jwksFile ? { jwks: JSON.parse(readFileSync(o.jwksFile, 'utf8')) } : {}),
+        ...(o.jwksFile ? { jwks: readJwks(o.jwksFile) } : {}),
         ...(o.jwksUri ? { jwksUri: o.jwksUri } : {}),
       }),
     ),
   );
-clients.command('revoke <id>').action(async (id: string, _o, cmd: Command) => print(await call(cmd, 'POST', `/oauth/clients/${encodeURIComponent(id)}/revoke`)));
 
 const signing = program.command('signing-keys').description('the authorization server signing keys');
 signing.command('list').action(async (_o, cmd: Command) => print(await call(cmd, 'GET', '/oauth/signing-keys')));
