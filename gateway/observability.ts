@@ -12,7 +12,7 @@ export interface GatewayMetrics extends PolicyMetrics {
   contractMismatch(route: string): void;
 }
 
-/** prom-client hashes label values on every `labels()` call; the hot path keeps the children. */
+/** prom-client builds a label object and a bound inc() on every `labels()` call; the hot path keeps the children. */
 function childCache<T>(make: (...labels: string[]) => T): (...labels: string[]) => T {
   const cache = new Map<string, T>();
   return (...labels) => {
@@ -57,22 +57,11 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): GatewayM
     labelNames: ['upstream', 'kind'],
     registers: [registry],
   });
-  // Decisions are counted on every limited call: plain numbers here, handed to prom-client when
-  // it is scraped (its own inc() builds a label string on every call).
-  const decisions = new Map<string, Map<string, { n: number; reported: number }>>();
-  new Counter({
+  const limiter = new Counter({
     name: 'qgw_limiter_decisions_total',
     help: 'Rate-limit and quota decisions, by policy name and decision.',
     labelNames: ['policy', 'decision'],
     registers: [registry],
-    collect() {
-      for (const [policy, byDecision] of decisions) {
-        for (const [decision, c] of byDecision) {
-          this.inc({ policy, decision }, c.n - c.reported);
-          c.reported = c.n;
-        }
-      }
-    },
   });
   const deprecated = new Counter({
     name: 'qgw_deprecated_version_requests_total',
@@ -89,6 +78,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): GatewayM
   const requestsOf = childCache((route, method, status) => requests.labels(route!, method!, status!));
   const latencyOf = childCache((route) => latency.labels(route!));
   const upstreamOf = childCache((route) => upstreamLatency.labels(route!));
+  const limiterOf = childCache((policy, decision) => limiter.labels(policy!, decision!));
   return {
     registry,
     contractMismatch: (route) => mismatches.labels(route).inc(),
@@ -99,13 +89,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): GatewayM
       if (upstreamSeconds !== undefined) upstreamOf(route).observe(upstreamSeconds);
     },
     upstreamError: (upstream, kind) => upstreamErrors.labels(upstream, kind).inc(),
-    limiterDecision(policy, decision) {
-      let byDecision = decisions.get(policy);
-      if (byDecision === undefined) decisions.set(policy, (byDecision = new Map()));
-      const c = byDecision.get(decision);
-      if (c === undefined) byDecision.set(decision, { n: 1, reported: 0 });
-      else c.n++;
-    },
+    limiterDecision: (policy, decision) => limiterOf(policy, decision).inc(),
   };
 }
 
