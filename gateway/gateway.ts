@@ -163,7 +163,6 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     const ctx: RequestContext = {
       req,
       method: req.method!,
-      path: '/' + norm.segments.map(encodeSegment).join('/'),
       route,
       params: match.params,
       rawQuery,

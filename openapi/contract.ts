@@ -149,8 +149,8 @@ export function describeError(e: ErrorObject, base: string): FieldError {
 
 const NO_ERRORS: readonly FieldError[] = Object.freeze([]);
 
-function collect(validate: ValidateFunction, value: unknown, base: string): FieldError[] {
-  if (validate(value)) return NO_ERRORS as FieldError[];
+function collect(validate: ValidateFunction, value: unknown, base: string): readonly FieldError[] {
+  if (validate(value)) return NO_ERRORS;
   return (validate.errors ?? [])
     .filter((e) => e.keyword !== 'if' && e.keyword !== 'anyOf' && e.keyword !== 'oneOf')
     .map((e) => describeError(e, base));
@@ -280,7 +280,7 @@ export async function loadContract(file: string): Promise<Contract> {
         bodyRequired: Boolean(body?.required),
         validateParams({ path, rawQuery, headers }) {
           // A group the operation declares nothing in cannot fail: it is not looked at.
-          let errors: FieldError[] | undefined;
+          let errors: readonly FieldError[] | undefined;
           if (pathNames > 0) {
             const e = collect(vPath, { ...path }, '/path');
             if (e.length > 0) errors = e;

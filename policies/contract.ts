@@ -49,8 +49,6 @@ export interface Reply {
 export interface RequestContext {
   readonly req: IncomingMessage;
   readonly method: string;
-  /** The normalized path that matched, the same one forwarded upstream. */
-  readonly path: string;
   readonly route: RouteInfo;
   readonly params: Readonly<Record<string, string>>;
   readonly rawQuery: string;
