@@ -202,7 +202,9 @@ async function main() {
   await stop(full.child);
 
   const by = (l: string) => rows.find((r) => r.label === l)!;
-  const rps = (r: Row) => median(r.runs.map((x) => x.rps));
+  /** The run of median throughput (the lower one of two for an even count): its req/s, p50, p99 are printed. */
+  const middle = (r: Row) => [...r.runs].sort((a, b) => a.rps - b.rps)[(r.runs.length - 1) >> 1]!;
+  const rps = (r: Row) => middle(r).rps;
   /** Median and range of the per-round ratios a/b. */
   const ratio = (a: Row, b: Row) => {
     const rs = a.runs.map((x, i) => x.rps / b.runs[i]!.rps);
@@ -214,8 +216,8 @@ async function main() {
     '',
     `${'target'.padEnd(46)}${'req/s'.padStart(8)}${'p50 ms'.padStart(8)}${'p99 ms'.padStart(8)}  |${'@1k p50'.padStart(8)}${'@1k p99'.padStart(8)}  non-2xx`,
     ...rows.map((r) => {
-      const mid = r.runs.find((x) => x.rps === rps(r)) ?? r.runs[0]!;
-      return `${r.label.padEnd(46)}${fmt(rps(r))}${fmt(mid.p50, 1)}${fmt(mid.p99, 1)}  |${fmt(r.lat.p50, 2)}${fmt(r.lat.p99, 2)}  ${bad(r)}`;
+      const mid = middle(r);
+      return `${r.label.padEnd(46)}${fmt(mid.rps)}${fmt(mid.p50, 1)}${fmt(mid.p99, 1)}  |${fmt(r.lat.p50, 2)}${fmt(r.lat.p99, 2)}  ${bad(r)}`;
     }),
     '',
   ];
